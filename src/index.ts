@@ -1,0 +1,73 @@
+/** @module campaign-lifecycle — message and campaign lifecycles, the engine, and the port types. */
+export type { Channel, MessageStatus, CampaignStatus, DeliveryGroup, MessageCounts } from './statuses.js';
+export {
+  CHANNELS,
+  MESSAGE_STATUSES,
+  MESSAGE_STATUS_LABELS,
+  CAMPAIGN_STATUSES,
+  CAMPAIGN_STATUS_LABELS,
+  isFinalMessageStatus,
+  messageStatusesFor,
+  deliveryGroup,
+  emptyCounts,
+} from './statuses.js';
+export type { FailureReasonId, FailureReason, SendgridFailureFacts } from './failure-reasons.js';
+export {
+  FAILURE_REASONS,
+  FAILURE_REASON_IDS,
+  TWILIO_ERROR_REASONS,
+  failureReason,
+  isFailureReasonId,
+  reasonForTwilioCode,
+  reasonForSendgridEvent,
+} from './failure-reasons.js';
+export type { OutreachErrorCode, OutreachErrorOptions } from './errors.js';
+export { OutreachError, isOutreachError, OUTREACH_ERROR_CODES } from './errors.js';
+export type { Duration } from './duration.js';
+export { toMs } from './duration.js';
+export type { Policy, PolicyInput } from './policy.js';
+export { DEFAULT_POLICY, resolvePolicy, presendBackoffFor } from './policy.js';
+export type {
+  EmailAddress,
+  Attachment,
+  SmsContent,
+  EmailContent,
+  CampaignContent,
+  OutgoingSms,
+  OutgoingEmail,
+  OutgoingMessage,
+} from './content.js';
+export { EmailAddressSchema, AttachmentSchema, SmsContentSchema, EmailContentSchema } from './content.js';
+export type {
+  PersistedState,
+  CampaignMachineContext,
+  CampaignRecord,
+  ContactRecord,
+  MessageContext,
+  MessageRecord,
+  MessageLogEntry,
+  DeadlineRecord,
+  SuppressionRecord,
+  CampaignCounters,
+} from './records.js';
+export type { StatusEvent, SuppressionEvent, ProviderEvent, IngestResult, EventSink } from './provider-events.js';
+export { StatusEventSchema, SuppressionEventSchema, ProviderEventSchema } from './provider-events.js';
+export type { Clock, TimerHandle } from './ports/clock.js';
+export { systemClock } from './ports/clock.js';
+export type {
+  SendResult,
+  TransportLimits,
+  SendOptions,
+  SmsTransport,
+  EmailTransport,
+  Transport,
+} from './ports/transport.js';
+export type {
+  Storage,
+  StorageInfo,
+  StorageTransaction,
+  Page,
+  CampaignFilter,
+  MessageFilter,
+  CounterDelta,
+} from './ports/storage.js';

@@ -1,0 +1,132 @@
+/**
+ * Timeouts, retry counts, backoff and the email deferral window: one policy object with the seed values as defaults.
+ */
+import { type Duration, toMs } from './duration.js';
+import { OutreachError } from './errors.js';
+
+/** What a user may pass: every field optional, durations as ms or strings like `'10m'`. */
+export interface PolicyInput {
+  /**
+   * How long an SMS may stay in Sending before it is failed with `timed_out` (seed 000).
+   * @defaultValue '10m'
+   */
+  smsSendingTimeout?: Duration;
+  /**
+   * How long an SMS may stay in Sent without a receipt before it becomes Assumed Delivered (seed 000).
+   * @defaultValue '10m'
+   */
+  smsReceiptTimeout?: Duration;
+  /**
+   * How long an email may stay in Sending with no provider event before it is failed with `timed_out`,
+   * so that a misconfigured webhook never leaves a campaign In Progress for ever.
+   * @defaultValue '72h'
+   */
+  emailSendingTimeout?: Duration;
+  /**
+   * How long after its first deferral an email may keep retrying before it is failed with `expired`
+   * (seed 000). `Infinity` keeps retrying indefinitely (the "soft bounce" of seed 001).
+   * @defaultValue '72h'
+   */
+  emailDeferralWindow?: Duration;
+  /**
+   * Automatic retries after a pre-send error (network, 5xx, 429) before the message fails with
+   * `pre_send_error`: 3 means up to 4 attempts in all (seed 000).
+   * @defaultValue 3
+   */
+  maxPresendRetries?: number;
+  /**
+   * Wait before the first automatic retry; doubles for each further retry.
+   * @defaultValue '30s'
+   */
+  presendBackoff?: Duration;
+  /**
+   * The longest wait between automatic retries.
+   * @defaultValue '10m'
+   */
+  presendBackoffMax?: Duration;
+  /**
+   * Pause a running campaign automatically when the failure rate passes `threshold` after
+   * `minSample` final messages (seed 002 advises 5 % over the first 100). `false` turns it off.
+   * @defaultValue false
+   */
+  autoPause?: false | { threshold: number; minSample: number };
+}
+
+/** A resolved policy: every duration in milliseconds. */
+export interface Policy {
+  readonly smsSendingTimeout: number;
+  readonly smsReceiptTimeout: number;
+  readonly emailSendingTimeout: number;
+  readonly emailDeferralWindow: number;
+  readonly maxPresendRetries: number;
+  readonly presendBackoff: number;
+  readonly presendBackoffMax: number;
+  readonly autoPause: false | { readonly threshold: number; readonly minSample: number };
+}
+
+/** The seed values. */
+export const DEFAULT_POLICY: Policy = Object.freeze({
+  smsSendingTimeout: 10 * 60_000,
+  smsReceiptTimeout: 10 * 60_000,
+  emailSendingTimeout: 72 * 3_600_000,
+  emailDeferralWindow: 72 * 3_600_000,
+  maxPresendRetries: 3,
+  presendBackoff: 30_000,
+  presendBackoffMax: 10 * 60_000,
+  autoPause: false as const,
+});
+
+/**
+ * Resolves a policy from user input over the defaults.
+ * @throws OutreachError `VALIDATION_FAILED` for a bad value, naming the field.
+ * @example resolvePolicy({ emailDeferralWindow: Infinity, smsReceiptTimeout: '15m' })
+ */
+export function resolvePolicy(input: PolicyInput = {}): Policy {
+  const duration = (field: keyof PolicyInput, value: Duration | undefined, fallback: number, finite = true) => {
+    if (value === undefined) return fallback;
+    let ms: number;
+    try {
+      ms = toMs(value);
+    } catch (cause) {
+      throw new OutreachError('VALIDATION_FAILED', `policy.${field}: ${(cause as Error).message}`, { cause });
+    }
+    if (finite && !Number.isFinite(ms)) {
+      throw new OutreachError('VALIDATION_FAILED', `policy.${field} must be finite; only emailDeferralWindow may be Infinity.`);
+    }
+    return ms;
+  };
+  const retries = input.maxPresendRetries ?? DEFAULT_POLICY.maxPresendRetries;
+  if (!Number.isInteger(retries) || retries < 0 || retries > 100) {
+    throw new OutreachError('VALIDATION_FAILED', `policy.maxPresendRetries must be a whole number from 0 to 100, got ${retries}.`);
+  }
+  const autoPause = input.autoPause ?? DEFAULT_POLICY.autoPause;
+  if (autoPause !== false) {
+    const { threshold, minSample } = autoPause;
+    if (!(threshold > 0 && threshold <= 1) || !Number.isInteger(minSample) || minSample < 1) {
+      throw new OutreachError(
+        'VALIDATION_FAILED',
+        'policy.autoPause needs a threshold in (0, 1] and a whole minSample of at least 1, e.g. { threshold: 0.05, minSample: 100 }.',
+      );
+    }
+  }
+  return Object.freeze({
+    smsSendingTimeout: duration('smsSendingTimeout', input.smsSendingTimeout, DEFAULT_POLICY.smsSendingTimeout),
+    smsReceiptTimeout: duration('smsReceiptTimeout', input.smsReceiptTimeout, DEFAULT_POLICY.smsReceiptTimeout),
+    emailSendingTimeout: duration('emailSendingTimeout', input.emailSendingTimeout, DEFAULT_POLICY.emailSendingTimeout),
+    emailDeferralWindow: duration(
+      'emailDeferralWindow',
+      input.emailDeferralWindow,
+      DEFAULT_POLICY.emailDeferralWindow,
+      false,
+    ),
+    maxPresendRetries: retries,
+    presendBackoff: duration('presendBackoff', input.presendBackoff, DEFAULT_POLICY.presendBackoff),
+    presendBackoffMax: duration('presendBackoffMax', input.presendBackoffMax, DEFAULT_POLICY.presendBackoffMax),
+    autoPause: autoPause === false ? false : Object.freeze({ ...autoPause }),
+  });
+}
+
+/** The wait before automatic retry number `retry` (1-based): base × 2^(retry−1), capped. */
+export function presendBackoffFor(policy: Policy, retry: number): number {
+  return Math.min(policy.presendBackoffMax, policy.presendBackoff * 2 ** Math.max(0, retry - 1));
+}

@@ -1,0 +1,19 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^campaign-lifecycle$/, replacement: here('./src/index.ts') },
+      { find: /^campaign-lifecycle\/(memory|postgres|twilio|sendgrid|testing)$/, replacement: here('./adapters/$1/index.ts') },
+    ],
+  },
+  test: {
+    include: ['tests/**/*.test.ts', 'examples/**/*.test.ts'],
+    exclude: ['tests/package/**', '**/node_modules/**'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
