@@ -21,6 +21,8 @@ export interface CampaignMachineContext {
   readonly failureCause: string | null;
   /** Whether the campaign ever ran (archive and some deletes depend on it). */
   readonly hasRun: boolean;
+  /** Whether the engine paused it once for its failure rate (it never does twice). */
+  readonly autoPaused: boolean;
 }
 
 /** One campaign. */

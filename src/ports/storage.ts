@@ -103,6 +103,8 @@ export interface StorageTransaction {
   /** Inserts contacts; throws `OutreachError('CONFLICT')` on a duplicate id. */
   insertContacts(contacts: readonly ContactRecord[]): Promise<void>;
   getContact(id: string): Promise<ContactRecord | undefined>;
+  /** Contacts by id (missing ids are left out), keyed by id. */
+  getContacts(ids: readonly string[]): Promise<Map<string, ContactRecord>>;
   /** Contacts of a campaign, ordered by id. */
   listContacts(campaignId: string, page: Page): Promise<ContactRecord[]>;
   countContacts(campaignId: string): Promise<number>;

@@ -1,0 +1,3 @@
+/** @module campaign-lifecycle/memory — in-process storage, the embedded default. */
+export { memoryStorage } from './memory-storage.js';
+export type { MemoryStorageOptions } from './memory-storage.js';

@@ -1,0 +1,398 @@
+/**
+ * Simulated SMS and email carriers: transports whose outcomes a test scripts per recipient or draws
+ * from a seeded mix, and which report provider events through `ingest` (the path real webhooks
+ * use), timed by the clock.
+ */
+import {
+  type Clock,
+  type Duration,
+  type EmailTransport,
+  type EventSink,
+  type FailureReasonId,
+  type OutgoingEmail,
+  type OutgoingSms,
+  OutreachError,
+  type ProviderEvent,
+  type SendResult,
+  type SmsTransport,
+  type TransportLimits,
+  reasonForSendgridEvent,
+  reasonForTwilioCode,
+  toMs,
+} from 'campaign-lifecycle';
+
+/** What happens to one SMS. */
+export type SmsOutcome =
+  /** Sent, then delivered. */
+  | { kind: 'delivered' }
+  /** Sent, and no receipt ever comes (Assumed Delivered after the receipt rule). */
+  | { kind: 'no_receipt' }
+  /** Sent, then undelivered with a Twilio error code (e.g. '30003' unreachable). */
+  | { kind: 'undelivered'; code: string }
+  /** Failed by the provider after acceptance, with a code (e.g. '30008'). */
+  | { kind: 'failed'; code: string }
+  /** Refused at once by the API (e.g. '21211' invalid number, '21610' opted out). */
+  | { kind: 'rejected'; code: string }
+  /** Accepted, then silence: no callback at all (Timed Out after the sending rule). */
+  | { kind: 'silent' }
+  /** `times` pre-send errors (network, 5xx, 429), then `then`. */
+  | { kind: 'presend_error'; times: number; then?: SmsOutcome }
+  /** The request may have gone through: unknown outcome, then `then` if the provider did accept it. */
+  | { kind: 'unknown'; then?: SmsOutcome }
+  /** Sent, then a STOP reply: the message is opted out and the number suppressed. */
+  | { kind: 'stop_reply' }
+  /** Receipts arrive only after `after` (late truth): sent at once, then delivered or undelivered. */
+  | { kind: 'late'; after: Duration; then: { kind: 'delivered' } | { kind: 'undelivered'; code: string } | { kind: 'sent_then_delivered' } };
+
+/** What happens to one email. */
+export type EmailOutcome =
+  | { kind: 'delivered' }
+  /** Deferred `times` times, `every` apart, then `then` (default delivered); `expire` never resolves. */
+  | { kind: 'deferred'; times: number; every?: Duration; then?: 'delivered' | 'bounce' | 'expire' }
+  /** Bounced: `bounce` (hard) or `blocked` (soft). */
+  | { kind: 'bounce'; type?: 'bounce' | 'blocked' }
+  /** Dropped by the provider, with its reason text. */
+  | { kind: 'dropped'; reason?: string }
+  /** Refused at once by the API (400). */
+  | { kind: 'rejected'; reason?: FailureReasonId }
+  /** Delivered, then the recipient unsubscribes. */
+  | { kind: 'unsubscribe' }
+  /** Delivered, then opened (and clicked when `click`). */
+  | { kind: 'engaged'; click?: boolean }
+  | { kind: 'silent' }
+  | { kind: 'presend_error'; times: number; then?: EmailOutcome }
+  | { kind: 'unknown'; then?: EmailOutcome };
+
+/** Chooses outcomes: a fixed outcome per address, a function, and/or a seeded mix of weights. */
+export interface CarrierScript<O extends { kind: string }> {
+  /** Outcomes for particular recipients (normalised address → outcome). */
+  byAddress?: Record<string, O>;
+  /** Decides per message; return `undefined` to fall through to the mix. */
+  decide?: (message: { to: string; messageId: string; attempt: number }) => O | undefined;
+  /** Weighted outcomes; weights need not sum to 1. */
+  mix?: readonly (readonly [weight: number, outcome: O])[];
+  /** Seed of the mix's random draws. @defaultValue 1 */
+  seed?: number;
+}
+
+/** Options common to both carriers. */
+export interface SimulatedCarrierOptions<O extends { kind: string }> extends CarrierScript<O> {
+  /** The clock that times provider reports (use the engine's). */
+  clock: Clock;
+  /** Delay before the first provider report (sent / processed). @defaultValue '2s' */
+  latency?: Duration;
+  /** Delay between sent and the delivery receipt. @defaultValue '5s' */
+  receiptDelay?: Duration;
+  /** Limits the engine honours. */
+  limits?: TransportLimits;
+}
+
+/** A simulated carrier: a transport plus what it saw. */
+export interface SimulatedCarrier {
+  /** How many times each message id was handed over (a resend shows as 2). */
+  readonly sends: ReadonlyMap<string, number>;
+  /** Every payload accepted or refused, in order. */
+  readonly log: readonly { at: number; messageId: string; to: string; outcome: SendResult['outcome'] }[];
+  /** Total `send` calls. */
+  readonly sendCalls: number;
+}
+
+/** The seeded PRNG behind mixes (mulberry32): deterministic across runs and platforms. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function chooser<O extends { kind: string }>(script: CarrierScript<O>, fallback: O) {
+  const random = seededRandom(script.seed ?? 1);
+  const mix = script.mix ?? [];
+  const total = mix.reduce((s, [w]) => s + w, 0);
+  if (mix.some(([w]) => !(w >= 0)) || (mix.length > 0 && total <= 0)) {
+    throw new OutreachError('VALIDATION_FAILED', 'A carrier mix needs non-negative weights with a positive sum.');
+  }
+  const chosen = new Map<string, O>();
+  return (m: { to: string; messageId: string; attempt: number }): O => {
+    const known = chosen.get(m.messageId);
+    if (known) return known;
+    let o = script.byAddress?.[m.to] ?? script.decide?.(m);
+    if (!o && total > 0) {
+      let r = random() * total;
+      for (const [w, outcome] of mix) {
+        r -= w;
+        if (r < 0) {
+          o = outcome;
+          break;
+        }
+      }
+      o ??= (mix[mix.length - 1] as readonly [number, O])[1];
+    }
+    o ??= fallback;
+    chosen.set(m.messageId, o);
+    return o;
+  };
+}
+
+/** Batches reports by due time so that a million messages mean few clock timers. */
+function createReporter(clock: Clock) {
+  let sink: EventSink | undefined;
+  const due = new Map<number, ProviderEvent[]>();
+  const report = (delay: number, event: ProviderEvent) => {
+    const at = clock.now() + Math.max(0, delay);
+    const list = due.get(at);
+    if (list) {
+      list.push(event);
+      return;
+    }
+    const fresh = [event];
+    due.set(at, fresh);
+    clock.setTimeout(async () => {
+      due.delete(at);
+      if (!sink) return;
+      for (let i = 0; i < fresh.length; i += 5000) await sink.ingest(fresh.slice(i, i + 5000));
+    }, at - clock.now());
+  };
+  return {
+    report,
+    connect(s: EventSink) {
+      sink = s;
+    },
+  };
+}
+
+function recorder() {
+  const sends = new Map<string, number>();
+  const log: { at: number; messageId: string; to: string; outcome: SendResult['outcome'] }[] = [];
+  let calls = 0;
+  return {
+    sends,
+    log,
+    get calls() {
+      return calls;
+    },
+    note(at: number, messageId: string, to: string, outcome: SendResult['outcome']) {
+      calls++;
+      log.push({ at, messageId, to, outcome });
+      if (outcome !== 'presend' && outcome !== 'rejected') sends.set(messageId, (sends.get(messageId) ?? 0) + 1);
+    },
+  };
+}
+
+/**
+ * A simulated Twilio: an {@link SmsTransport} whose outcomes are scripted.
+ * @example
+ * const sms = simulatedSmsCarrier({ clock, mix: [[0.9, { kind: 'delivered' }], [0.1, { kind: 'no_receipt' }]] });
+ */
+export function simulatedSmsCarrier(options: SimulatedCarrierOptions<SmsOutcome>): SmsTransport & SimulatedCarrier {
+  const { clock } = options;
+  const latency = toMs(options.latency ?? '2s');
+  const receipt = toMs(options.receiptDelay ?? '5s');
+  const choose = chooser(options, { kind: 'delivered' });
+  const reporter = createReporter(clock);
+  const rec = recorder();
+  const failures = new Map<string, number>();
+  let seq = 0;
+
+  const status = (messageId: string, providerMessageId: string, rest: Partial<ProviderEvent> & { status: string }) =>
+    ({ type: 'status', channel: 'sms', messageId, providerMessageId, ...rest }) as ProviderEvent;
+
+  const play = (o: SmsOutcome, messageId: string, sid: string, to: string) => {
+    switch (o.kind) {
+      case 'delivered':
+        reporter.report(latency, status(messageId, sid, { status: 'sent' }));
+        reporter.report(latency + receipt, status(messageId, sid, { status: 'delivered' }));
+        break;
+      case 'no_receipt':
+        reporter.report(latency, status(messageId, sid, { status: 'sent' }));
+        break;
+      case 'undelivered':
+        reporter.report(latency, status(messageId, sid, { status: 'sent' }));
+        reporter.report(latency + receipt, status(messageId, sid, { status: 'failed', reason: reasonForTwilioCode(o.code), code: o.code, providerStatus: 'undelivered' }));
+        break;
+      case 'failed':
+        reporter.report(latency, status(messageId, sid, { status: 'failed', reason: reasonForTwilioCode(o.code), code: o.code, providerStatus: 'failed' }));
+        break;
+      case 'stop_reply':
+        reporter.report(latency, status(messageId, sid, { status: 'sent' }));
+        reporter.report(latency + receipt, status(messageId, sid, { status: 'delivered' }));
+        reporter.report(latency + receipt * 2, status(messageId, sid, { status: 'opted_out', providerStatus: 'STOP' }));
+        break;
+      case 'late': {
+        const after = toMs(o.after);
+        if (o.then.kind === 'sent_then_delivered') {
+          reporter.report(after, status(messageId, sid, { status: 'sent' }));
+          reporter.report(after + receipt, status(messageId, sid, { status: 'delivered' }));
+        } else {
+          reporter.report(latency, status(messageId, sid, { status: 'sent' }));
+          reporter.report(
+            after,
+            o.then.kind === 'delivered'
+              ? status(messageId, sid, { status: 'delivered' })
+              : status(messageId, sid, { status: 'failed', reason: reasonForTwilioCode(o.then.code), code: o.then.code, providerStatus: 'undelivered' }),
+          );
+        }
+        break;
+      }
+      case 'unknown':
+        if (o.then) play(o.then, messageId, sid, to);
+        break;
+      default:
+        break; // silent, and outcomes settled at send time
+    }
+  };
+
+  const send = async (message: OutgoingSms): Promise<SendResult> => {
+    const now = clock.now();
+    let o = choose({ to: message.to, messageId: message.messageId, attempt: message.attempt });
+    if (o.kind === 'presend_error') {
+      const n = failures.get(message.messageId) ?? 0;
+      if (n < o.times) {
+        failures.set(message.messageId, n + 1);
+        rec.note(now, message.messageId, message.to, 'presend');
+        return { outcome: 'presend', error: 'simulated: connection refused before the request was sent' };
+      }
+      o = o.then ?? { kind: 'delivered' };
+    }
+    if (o.kind === 'rejected') {
+      rec.note(now, message.messageId, message.to, 'rejected');
+      return { outcome: 'rejected', reason: reasonForTwilioCode(o.code), code: o.code, error: `simulated: refused with ${o.code}` };
+    }
+    const sid = `SM${(++seq).toString(16).padStart(32, '0')}`;
+    play(o, message.messageId, sid, message.to);
+    if (o.kind === 'unknown') {
+      rec.note(now, message.messageId, message.to, 'unknown');
+      return { outcome: 'unknown', error: 'simulated: the connection dropped after the request was sent' };
+    }
+    rec.note(now, message.messageId, message.to, 'accepted');
+    return { outcome: 'accepted', providerMessageId: sid };
+  };
+
+  return {
+    channel: 'sms',
+    name: 'simulated-sms',
+    limits: options.limits,
+    send,
+    connect: reporter.connect,
+    sends: rec.sends,
+    log: rec.log,
+    get sendCalls() {
+      return rec.calls;
+    },
+  };
+}
+
+/**
+ * A simulated SendGrid: an {@link EmailTransport} whose outcomes are scripted.
+ * @example
+ * const email = simulatedEmailCarrier({ clock, mix: [[0.95, { kind: 'delivered' }], [0.05, { kind: 'deferred', times: 3 }]] });
+ */
+export function simulatedEmailCarrier(options: SimulatedCarrierOptions<EmailOutcome>): EmailTransport & SimulatedCarrier {
+  const { clock } = options;
+  const latency = toMs(options.latency ?? '2s');
+  const receipt = toMs(options.receiptDelay ?? '5s');
+  const choose = chooser(options, { kind: 'delivered' });
+  const reporter = createReporter(clock);
+  const rec = recorder();
+  const failures = new Map<string, number>();
+  let seq = 0;
+
+  const ev = (messageId: string, id: string, rest: Record<string, unknown> & { status: string }) =>
+    ({ type: 'status', channel: 'email', messageId, providerMessageId: id, ...rest }) as ProviderEvent;
+
+  const play = (o: EmailOutcome, messageId: string, id: string) => {
+    reporter.report(latency, ev(messageId, id, { status: 'sending', providerStatus: 'processed' }));
+    const t = latency + receipt;
+    switch (o.kind) {
+      case 'delivered':
+        reporter.report(t, ev(messageId, id, { status: 'delivered' }));
+        break;
+      case 'deferred': {
+        const every = toMs(o.every ?? '1h');
+        for (let i = 0; i < o.times; i++) {
+          reporter.report(t + i * every, ev(messageId, id, { status: 'deferred', attempt: i + 1, providerStatus: 'deferred' }));
+        }
+        const end = t + o.times * every;
+        if ((o.then ?? 'delivered') === 'delivered') reporter.report(end, ev(messageId, id, { status: 'delivered' }));
+        else if (o.then === 'bounce') {
+          reporter.report(end, ev(messageId, id, { status: 'failed', reason: reasonForSendgridEvent({ event: 'bounce', type: 'bounce' }), providerStatus: 'bounce' }));
+        }
+        break;
+      }
+      case 'bounce':
+        reporter.report(
+          t,
+          ev(messageId, id, {
+            status: 'failed',
+            reason: reasonForSendgridEvent({ event: 'bounce', type: o.type ?? 'bounce' }),
+            providerStatus: 'bounce',
+            code: o.type ?? 'bounce',
+          }),
+        );
+        break;
+      case 'dropped':
+        reporter.report(
+          latency,
+          ev(messageId, id, { status: 'failed', reason: reasonForSendgridEvent({ event: 'dropped', reason: o.reason }), providerStatus: 'dropped' }),
+        );
+        break;
+      case 'unsubscribe':
+        reporter.report(t, ev(messageId, id, { status: 'delivered' }));
+        reporter.report(t + receipt, ev(messageId, id, { status: 'opted_out', providerStatus: 'unsubscribe' }));
+        break;
+      case 'engaged':
+        reporter.report(t, ev(messageId, id, { status: 'delivered' }));
+        reporter.report(t + receipt, ev(messageId, id, { status: 'engagement', engagement: 'open' }));
+        if (o.click) reporter.report(t + 2 * receipt, ev(messageId, id, { status: 'engagement', engagement: 'click' }));
+        break;
+      case 'unknown':
+        if (o.then) play(o.then, messageId, id);
+        break;
+      default:
+        break;
+    }
+  };
+
+  const send = async (message: OutgoingEmail): Promise<SendResult> => {
+    const now = clock.now();
+    let o = choose({ to: message.to, messageId: message.messageId, attempt: message.attempt });
+    if (o.kind === 'presend_error') {
+      const n = failures.get(message.messageId) ?? 0;
+      if (n < o.times) {
+        failures.set(message.messageId, n + 1);
+        rec.note(now, message.messageId, message.to, 'presend');
+        return { outcome: 'presend', error: 'simulated: 503 before acceptance' };
+      }
+      o = o.then ?? { kind: 'delivered' };
+    }
+    if (o.kind === 'rejected') {
+      rec.note(now, message.messageId, message.to, 'rejected');
+      return { outcome: 'rejected', reason: o.reason ?? 'invalid_address', error: 'simulated: 400 invalid recipient' };
+    }
+    const id = `sg${(++seq).toString(36).padStart(16, '0')}`;
+    play(o, message.messageId, id);
+    if (o.kind === 'unknown') {
+      rec.note(now, message.messageId, message.to, 'unknown');
+      return { outcome: 'unknown', error: 'simulated: timed out after the request was sent' };
+    }
+    rec.note(now, message.messageId, message.to, 'accepted');
+    return { outcome: 'accepted', providerMessageId: id };
+  };
+
+  return {
+    channel: 'email',
+    name: 'simulated-email',
+    limits: options.limits,
+    send,
+    connect: reporter.connect,
+    sends: rec.sends,
+    log: rec.log,
+    get sendCalls() {
+      return rec.calls;
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The transport conformance suite: the contract every SMS or email transport keeps with the engine
+ * (classified outcomes, never a throw), runnable with any runner that has `describe` and `it`.
+ */
+import type { FailureReasonId, OutgoingEmail, OutgoingMessage, OutgoingSms, SendResult, Transport } from 'campaign-lifecycle';
+import { FAILURE_REASON_IDS } from 'campaign-lifecycle';
+import type { SuiteRunner } from './storage-suite.js';
+
+/** A scenario the transport under test can be driven into; the suite checks the outcome class. */
+export interface TransportScenario {
+  /** The message to send. */
+  message: OutgoingMessage;
+  /** The outcome class the transport must report. */
+  expect: SendResult['outcome'];
+  /** For `rejected`: the failure reason expected. */
+  reason?: FailureReasonId;
+}
+
+/** How to make the transport under test and drive it into each outcome. */
+export interface TransportSuiteOptions {
+  name: string;
+  /** A fresh transport and its scenarios; called once per test. `dispose` runs after it. */
+  create: () =>
+    | Promise<{ transport: Transport; scenarios: TransportScenario[]; dispose?: () => Promise<void> | void }>
+    | { transport: Transport; scenarios: TransportScenario[]; dispose?: () => Promise<void> | void };
+}
+
+function check(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`transport conformance: ${message}`);
+}
+
+/** Whether a value is a well-formed {@link SendResult}. */
+export function isSendResult(value: unknown): value is SendResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  switch (r.outcome) {
+    case 'accepted':
+      return r.providerMessageId === undefined || (typeof r.providerMessageId === 'string' && r.providerMessageId.length > 0);
+    case 'presend':
+      return typeof r.error === 'string' && (r.retryAfterMs === undefined || (typeof r.retryAfterMs === 'number' && r.retryAfterMs >= 0));
+    case 'rejected':
+      return typeof r.error === 'string' && FAILURE_REASON_IDS.includes(r.reason as FailureReasonId);
+    case 'unknown':
+      return typeof r.error === 'string';
+    default:
+      return false;
+  }
+}
+
+/** A plain SMS for transport tests. */
+export function sampleSms(overrides: Partial<OutgoingSms> = {}): OutgoingSms {
+  return {
+    channel: 'sms',
+    messageId: `msg_conformance_${Math.random().toString(36).slice(2)}`,
+    campaignId: 'cmp_conformance',
+    to: '+14155550100',
+    body: 'Conformance test',
+    encoding: 'GSM-7',
+    segments: 1,
+    attempt: 1,
+    ...overrides,
+  };
+}
+
+/** A plain email for transport tests. */
+export function sampleEmail(overrides: Partial<OutgoingEmail> = {}): OutgoingEmail {
+  return {
+    channel: 'email',
+    messageId: `msg_conformance_${Math.random().toString(36).slice(2)}`,
+    campaignId: 'cmp_conformance',
+    to: 'ada@example.com',
+    from: { email: 'school@example.com', name: 'School' },
+    subject: 'Conformance test',
+    html: '<p>Conformance test</p>',
+    headers: {},
+    attempt: 1,
+    ...overrides,
+  };
+}
+
+/**
+ * Registers the transport conformance tests.
+ * @example
+ * transportConformanceSuite({ describe, it }, { name: 'my transport', create: () => ({ transport, scenarios }) });
+ */
+export function transportConformanceSuite(runner: SuiteRunner, options: TransportSuiteOptions): void {
+  const { describe, it } = runner;
+  describe(`transport conformance: ${options.name}`, () => {
+    it('should declare its channel, a name and sane limits', async () => {
+      const { transport, dispose } = await options.create();
+      try {
+        check(transport.channel === 'sms' || transport.channel === 'email', 'channel is sms or email');
+        check(typeof transport.name === 'string' && transport.name.length > 0, 'has a name');
+        const l = transport.limits;
+        if (l?.ratePerSecond !== undefined) check(l.ratePerSecond > 0, 'ratePerSecond is positive');
+        if (l?.concurrency !== undefined) check(Number.isInteger(l.concurrency) && l.concurrency > 0, 'concurrency is a positive integer');
+      } finally {
+        await dispose?.();
+      }
+    });
+
+    it('should classify every outcome without throwing', async () => {
+      const { transport, scenarios, dispose } = await options.create();
+      try {
+        check(scenarios.some((s) => s.expect === 'accepted'), 'the suite needs at least one accepted scenario');
+        for (const s of scenarios) {
+          check(s.message.channel === transport.channel, `scenario message is ${transport.channel}`);
+          let result: unknown;
+          try {
+            result = await (transport.send as (m: OutgoingMessage) => Promise<SendResult>)(s.message);
+          } catch (error) {
+            throw new Error(`transport conformance: send threw instead of classifying (${String(error)})`);
+          }
+          check(isSendResult(result), `a well-formed SendResult, got ${JSON.stringify(result)}`);
+          check(result.outcome === s.expect, `scenario expects ${s.expect}, got ${result.outcome}`);
+          if (s.reason && result.outcome === 'rejected') check(result.reason === s.reason, `reason ${s.reason}, got ${result.reason}`);
+        }
+      } finally {
+        await dispose?.();
+      }
+    });
+
+    it('should handle concurrent sends independently', async () => {
+      const { transport, scenarios, dispose } = await options.create();
+      try {
+        const accepted = scenarios.filter((s) => s.expect === 'accepted');
+        const messages = Array.from({ length: 8 }, (_, i) => ({
+          ...(accepted[i % accepted.length] as TransportScenario).message,
+          messageId: `msg_concurrent_${i}`,
+        }));
+        const results = await Promise.all(messages.map((m) => (transport.send as (m: OutgoingMessage) => Promise<SendResult>)(m)));
+        check(results.every((r) => isSendResult(r) && r.outcome === 'accepted'), 'every concurrent send accepted');
+        const ids = results.map((r) => (r.outcome === 'accepted' ? r.providerMessageId : undefined)).filter(Boolean);
+        check(new Set(ids).size === ids.length, 'provider ids are distinct');
+      } finally {
+        await dispose?.();
+      }
+    });
+  });
+}

@@ -1,0 +1,5 @@
+import { memoryStorage } from 'campaign-lifecycle/memory';
+import { storageConformanceSuite } from 'campaign-lifecycle/testing';
+import { afterEach, describe, it } from 'vitest';
+
+storageConformanceSuite({ describe, it, afterEach }, { name: 'memoryStorage', create: () => memoryStorage() });
