@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+/**
+ * @module tarball-smoke — packs the built package, installs the tarball into an empty folder (runtime
+ * dependencies come from the registry, nothing from this repository), and proves that every subpath of
+ * the exports map loads with `import` and with `require` and exposes named exports.
+ *
+ * Run after `npm run build`: `npm run test:package`. Set KEEP_SMOKE_DIR=1 to keep the temp folder.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
+
+/** Subpaths that are build entries: conditional objects, not plain files such as ./package.json. */
+const specifiers = Object.entries(pkg.exports)
+  .filter(([, target]) => typeof target === 'object' && target !== null)
+  .map(([subpath]) => (subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`));
+
+const run = (command, args, cwd) => execFileSync(command, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+
+/** The check both generated scripts run: each specifier resolves inside the installed tarball and has named exports. */
+const checkSource = (format) => `
+const failures = [];
+for (const [specifier, { resolved, namespace }] of Object.entries(loaded)) {
+  const names = Object.keys(namespace).filter((name) => name !== 'default' && name !== '__esModule');
+  const insideInstall = resolved.includes('/node_modules/${pkg.name}/dist/');
+  const ok = names.length > 0 && insideInstall;
+  if (!ok) failures.push(specifier);
+  console.log(\`\${ok ? 'ok' : 'not ok'} - ${format} \${specifier}: \${names.length} named exports from \${resolved}\`);
+}
+if (failures.length > 0) {
+  console.error(\`${format} failed for \${failures.join(', ')}: each subpath must resolve into the installed tarball's dist/ and export at least one name.\`);
+  process.exit(1);
+}
+`;
+
+function esmScript() {
+  const imports = specifiers.map((s, i) => `import * as entry${i} from '${s}';`).join('\n');
+  const table = specifiers
+    .map((s, i) => `  '${s}': { resolved: fileURLToPath(import.meta.resolve('${s}')), namespace: entry${i} },`)
+    .join('\n');
+  return `import { fileURLToPath } from 'node:url';\n${imports}\nconst loaded = {\n${table}\n};\n${checkSource('import')}`;
+}
+
+function cjsScript() {
+  const table = specifiers
+    .map((s) => `  '${s}': { resolved: require.resolve('${s}'), namespace: require('${s}') },`)
+    .join('\n');
+  return `'use strict';\nconst loaded = {\n${table}\n};\n${checkSource('require')}`;
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'campaign-lifecycle-smoke-'));
+let failed = false;
+try {
+  const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', workDir], repo).toString());
+  const tarball = join(workDir, packed.filename);
+  console.log(`packed ${packed.filename}: ${packed.entryCount} files, ${packed.size} bytes`);
+
+  const consumer = join(workDir, 'consumer');
+  mkdirSync(consumer);
+  run('npm', ['init', '-y'], consumer);
+  // The consumer sits outside the repository, so only the tarball and its registry dependencies can resolve.
+  run('npm', ['install', '--no-audit', '--no-fund', tarball], consumer);
+
+  writeFileSync(join(consumer, 'smoke.mjs'), esmScript());
+  writeFileSync(join(consumer, 'smoke.cjs'), cjsScript());
+  for (const script of ['smoke.mjs', 'smoke.cjs']) {
+    try {
+      process.stdout.write(run(process.execPath, [script], consumer));
+    } catch (error) {
+      failed = true;
+      process.stdout.write(error.stdout ?? '');
+      console.error(`not ok - node ${script} exited with ${error.status}`);
+    }
+  }
+} finally {
+  if (process.env.KEEP_SMOKE_DIR) console.log(`kept ${workDir}`);
+  else rmSync(workDir, { recursive: true, force: true });
+}
+
+if (failed) process.exit(1);
+console.log(`package smoke: ${specifiers.length} entry points load with import and require from the packed tarball`);
