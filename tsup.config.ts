@@ -5,6 +5,8 @@ export const entries = {
   index: 'src/index.ts',
   memory: 'adapters/memory/index.ts',
   testing: 'adapters/testing/index.ts',
+  twilio: 'adapters/twilio/index.ts',
+  sendgrid: 'adapters/sendgrid/index.ts',
 } as const;
 
 export default defineConfig({

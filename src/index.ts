@@ -71,3 +71,42 @@ export type {
   MessageFilter,
   CounterDelta,
 } from './ports/storage.js';
+export type { CampaignEvent } from './machines/campaign.js';
+export {
+  campaignMachine,
+  deriveRunningStatus,
+  pendingCount,
+  inFlightCount,
+  holdsChannel,
+  initialCampaignState,
+  transitionCampaign,
+  campaignCan,
+} from './machines/campaign.js';
+export type { MessageEvent, TimerEvent } from './machines/message-events.js';
+export { MessageEventSchema } from './machines/message-events.js';
+export type {
+  Outreach,
+  OutreachOptions,
+  OutreachWorker,
+  CreateCampaignInput,
+  UpdateCampaignInput,
+  ContactInput,
+  AddContactsResult,
+  CsvSource,
+  ImportContactsOptions,
+  ImportContactsResult,
+  RetryResult,
+  CampaignStats,
+} from './engine/create-outreach.js';
+export { createOutreach } from './engine/create-outreach.js';
+export type { Campaign, CampaignAction, Message } from './engine/views.js';
+export { availableActions } from './engine/views.js';
+export type {
+  OutreachEvent,
+  OutreachListener,
+  CampaignStatusEvent,
+  CampaignProgressEvent,
+  MessageStatusEvent,
+} from './engine/events.js';
+export type { ContentRenderer, NormalizedAddress } from './engine/render-message.js';
+export { defaultRenderer } from './engine/render-message.js';

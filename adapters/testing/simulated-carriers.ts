@@ -35,6 +35,8 @@ export type SmsOutcome =
   | { kind: 'rejected'; code: string }
   /** Accepted, then silence: no callback at all (Timed Out after the sending rule). */
   | { kind: 'silent' }
+  /** The provider refuses the account (bad credentials): the campaign fails. */
+  | { kind: 'credentials_refused' }
   /** `times` pre-send errors (network, 5xx, 429), then `then`. */
   | { kind: 'presend_error'; times: number; then?: SmsOutcome }
   /** The request may have gone through: unknown outcome, then `then` if the provider did accept it. */
@@ -261,6 +263,10 @@ export function simulatedSmsCarrier(options: SimulatedCarrierOptions<SmsOutcome>
     if (o.kind === 'rejected') {
       rec.note(now, message.messageId, message.to, 'rejected');
       return { outcome: 'rejected', reason: reasonForTwilioCode(o.code), code: o.code, error: `simulated: refused with ${o.code}` };
+    }
+    if (o.kind === 'credentials_refused') {
+      rec.note(now, message.messageId, message.to, 'rejected');
+      return { outcome: 'rejected', reason: 'sender_config', code: '20003', error: 'simulated: 401 authenticate', fatal: true };
     }
     const sid = `SM${(++seq).toString(16).padStart(32, '0')}`;
     play(o, message.messageId, sid, message.to);

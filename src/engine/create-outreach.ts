@@ -32,6 +32,10 @@ import {
 } from '../provider-events.js';
 import type { CampaignRecord, ContactRecord, MessageRecord } from '../records.js';
 import { type CampaignStatus, type Channel, type MessageCounts, type MessageStatus, isFinalMessageStatus } from '../statuses.js';
+import { importContactsCsv } from '../contacts/csv-import.js';
+import type { CountryCode } from '../contacts/phone.js';
+import { campaignsCsv } from '../export/campaigns-csv.js';
+import { messagesCsv } from '../export/messages-csv.js';
 import type { OutreachEvent, OutreachListener } from './events.js';
 import { createId } from './ids.js';
 import { applyMessageChanges, type MessageChange } from './message-batch.js';
@@ -59,6 +63,13 @@ export interface OutreachOptions {
   onError?: (error: unknown) => void;
   /** Replaces the template renderer (for tests or custom template languages). */
   renderer?: ContentRenderer;
+  /**
+   * Country of phone numbers written without a country code (ISO 3166 alpha-2), for `addContacts`,
+   * imports and opt-outs. Without it, numbers must be written in international form (`+1…`).
+   */
+  defaultCountry?: CountryCode | undefined;
+  /** Countries you may send SMS to; other numbers are refused as "unsupported country code". */
+  allowedCountries?: readonly CountryCode[] | undefined;
 }
 
 /** A new campaign. */
@@ -92,6 +103,24 @@ export interface AddContactsResult {
   readonly rejected: readonly { index: number; address: string; reason: string }[];
 }
 
+/** Where a CSV import reads from: text, bytes, a Node or web stream, or an async iterable of chunks. */
+export type CsvSource = Parameters<typeof importContactsCsv>[0];
+
+/** Options of `importContacts`. */
+export interface ImportContactsOptions {
+  /** Country of numbers written without a country code (ISO 3166 alpha-2, e.g. `US`); the engine's by default. */
+  defaultCountry?: CountryCode | undefined;
+  /** Countries you may send to; numbers elsewhere are rejected as "unsupported country code". The engine's by default. */
+  allowedCountries?: readonly CountryCode[] | undefined;
+  /** The column holding the phone number or email (default: `phone` / `email` and common aliases). */
+  addressColumn?: string | undefined;
+  /** Rows per transaction. @defaultValue 1000 */
+  batchSize?: number | undefined;
+}
+
+/** What `importContacts` did. */
+export type ImportContactsResult = Awaited<ReturnType<typeof importContactsCsv>>;
+
 /** What `retryFailed` did. */
 export interface RetryResult {
   readonly retried: number;
@@ -118,6 +147,7 @@ export interface Outreach {
   createCampaign(input: CreateCampaignInput): Promise<Campaign>;
   updateCampaign(id: string, patch: UpdateCampaignInput): Promise<Campaign>;
   addContacts(id: string, contacts: readonly ContactInput[]): Promise<AddContactsResult>;
+  importContacts(id: string, source: CsvSource, options?: ImportContactsOptions): Promise<ImportContactsResult>;
   removeContacts(id: string, contactIds?: readonly string[]): Promise<number>;
   save(id: string): Promise<Campaign>;
   schedule(id: string, at: Date | number): Promise<Campaign>;
@@ -141,6 +171,12 @@ export interface Outreach {
   listMessages(campaignId: string, filter?: { statuses?: MessageStatus[]; after?: string; limit?: number }): Promise<MessageRecord[]>;
   listContacts(campaignId: string, page?: { after?: string; limit?: number }): Promise<ContactRecord[]>;
   getStats(campaignId: string): Promise<CampaignStats>;
+  /** Renders one message as this contact would receive it (for a preview pane); sends nothing. */
+  preview(campaignId: string, contactId: string): Promise<OutgoingSms | OutgoingEmail>;
+  /** Streams CSV of the campaigns matching the filter (one row each, with a count per status). */
+  exportCampaigns(filter?: { scope?: string; channel?: Channel; statuses?: CampaignStatus[] }): AsyncIterable<string>;
+  /** Streams CSV of one campaign's messages, with the contact `fields` named as extra columns. */
+  exportMessages(campaignId: string, options?: { fields?: readonly string[] }): AsyncIterable<string>;
   subscribe(listener: OutreachListener): () => void;
   readonly worker: OutreachWorker;
 }
@@ -232,6 +268,8 @@ export function createOutreach(options: OutreachOptions): Outreach {
     email: createRateLimiter(options.transports.email?.limits?.ratePerSecond),
   };
   const listeners = new Set<OutreachListener>();
+  const phoneOptions = { defaultCountry: options.defaultCountry, allowedCountries: options.allowedCountries };
+  const normalize = (channel: Channel, raw: string) => renderer.normalizeAddress(channel, raw, phoneOptions);
 
   const emit = (events: readonly OutreachEvent[]) => {
     if (listeners.size === 0) return;
@@ -287,7 +325,9 @@ export function createOutreach(options: OutreachOptions): Outreach {
     }
     const status = next.value as CampaignStatus;
     const now = clock.now();
-    if (!holdsChannel(c.status) && holdsChannel(status)) {
+    // Commands claim the channel; a derived move (a late receipt reopening a finished campaign) never
+    // does, since it sends nothing new and must not fail for a channel another campaign now holds.
+    if (event.type !== 'PROGRESS' && !holdsChannel(c.status) && holdsChannel(status)) {
       const holder = await t.claimChannel(c.scope, c.channel, c.id);
       if (holder !== c.id) {
         throw new OutreachError(
@@ -307,7 +347,7 @@ export function createOutreach(options: OutreachOptions): Outreach {
       startedAt: c.startedAt ?? (status === 'in_progress' ? now : null),
       finishedAt: final ? (c.finishedAt ?? now) : status === 'in_progress' ? null : c.finishedAt,
     };
-    if (status !== 'deleted' as CampaignStatus) await t.updateCampaign(updated);
+    await t.updateCampaign(updated);
     if (c.status !== status) {
       out.push({ type: 'campaign.status', campaignId: c.id, from: c.status, to: status, at: now, ...(cause ? { cause } : {}) });
       if (holdsChannel(c.status) && !holdsChannel(status)) channelFreed.push([c.scope, c.channel]);
@@ -448,7 +488,7 @@ export function createOutreach(options: OutreachOptions): Outreach {
       const rejected: { index: number; address: string; reason: string }[] = [];
       const good: { index: number; address: string; fields: Record<string, string> }[] = [];
       contacts.forEach((input, index) => {
-        const r = renderer.normalizeAddress(c.channel, String(input?.address ?? ''));
+        const r = normalize(c.channel, String(input?.address ?? ''));
         if (!r.ok) rejected.push({ index, address: String(input?.address ?? ''), reason: r.message });
         else good.push({ index, address: r.address, fields: { ...(input.fields ?? {}) } });
       });
@@ -468,6 +508,34 @@ export function createOutreach(options: OutreachOptions): Outreach {
       for (let i = 0; i < rows.length; i += batchSize) await t.insertContacts(rows.slice(i, i + batchSize));
       return { added: rows.length, duplicates, rejected };
     });
+
+  const importContacts = async (id: string, source: CsvSource, opts: ImportContactsOptions = {}) => {
+    const draft = async (t: StorageTransaction) => {
+      const c = await mustGetCampaign(t, id);
+      if (!campaignCan(c.state, { type: 'EDIT_CONTACTS' })) refuse(c, 'addContacts');
+      return c;
+    };
+    const c = await tx(draft);
+    return importContactsCsv(
+      source,
+      {
+        channel: c.channel,
+        defaultCountry: opts.defaultCountry ?? options.defaultCountry,
+        allowedCountries: opts.allowedCountries ?? options.allowedCountries,
+        ...(opts.addressColumn ? { addressColumn: opts.addressColumn } : {}),
+        ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+        existing: (addresses: string[]) => tx((t) => t.existingAddresses(id, addresses)),
+      },
+      (rows) =>
+        tx(async (t) => {
+          await draft(t);
+          const now = clock.now();
+          await t.insertContacts(
+            rows.map((r) => ({ id: createId('ctc'), campaignId: id, address: r.address, fields: r.fields, createdAt: now })),
+          );
+        }),
+    );
+  };
 
   const removeContacts = (id: string, contactIds?: readonly string[]) =>
     tx(async (t, out) => {
@@ -599,41 +667,43 @@ export function createOutreach(options: OutreachOptions): Outreach {
     );
   };
 
-  const simple = (event: CampaignEvent, action: CampaignAction, extra?: (t: StorageTransaction, out: OutreachEvent[], c: CampaignRecord) => Promise<void>) =>
+  /** A command that moves the campaign, then does its work on the messages (`after`). */
+  const simple =
+    (
+      event: CampaignEvent,
+      action: CampaignAction,
+      after?: (t: StorageTransaction, out: OutreachEvent[], c: CampaignRecord) => Promise<void>,
+    ) =>
     (id: string) =>
       afterCommand(
         tx(async (t, out) => {
           const c = await mustGetCampaign(t, id);
-          if (!campaignCan(c.state, event)) refuse(c, action);
-          if (extra) await extra(t, out, c);
-          const moved = await moveCampaign(t, out, (await t.getCampaign(id)) ?? c, event, action);
-          return view(t, moved);
+          const moved = await moveCampaign(t, out, c, event, action);
+          if (after) await after(t, out, moved);
+          return view(t, (await t.getCampaign(id)) ?? moved);
         }),
       );
+
+  /** Re-derives a campaign's status from its counters (after a resume, messages may all be final). */
+  const rederive = async (t: StorageTransaction, out: OutreachEvent[], c: CampaignRecord) => {
+    await moveCampaign(t, out, c, { type: 'PROGRESS', counts: (await t.getCounters(c.id)).counts }, null);
+  };
 
   const stop = simple({ type: 'STOP' }, 'stop', async (t, out, c) => {
     await t.deleteDeadlines([startKey(c.id)]);
     await forEachMessageIn(c.id, ['waiting', 'queued', 'backoff'], (_m, at) => ({ type: 'CANCEL', at }), t, out);
   });
 
-  const close = (id: string) =>
-    afterCommand(
-      tx(async (t, out) => {
-        const c = await mustGetCampaign(t, id);
-        if (!campaignCan(c.state, { type: 'CLOSE' })) refuse(c, 'close');
-        const moved = await moveCampaign(t, out, c, { type: 'CLOSE' }, 'close');
-        await forEachMessageIn(
-          id,
-          ['waiting', 'queued', 'backoff', 'sending', 'sent', 'retrying'],
-          (_m, at) => ({ type: 'CLOSE', at }),
-          t,
-          out,
-        );
-        const counters = await t.getCounters(id);
-        const derived = await moveCampaign(t, out, (await t.getCampaign(id)) ?? moved, { type: 'PROGRESS', counts: counters.counts }, null);
-        return view(t, derived);
-      }),
+  const close = simple({ type: 'CLOSE' }, 'close', async (t, out, c) => {
+    await forEachMessageIn(
+      c.id,
+      ['waiting', 'queued', 'backoff', 'sending', 'sent', 'retrying'],
+      (_m, at) => ({ type: 'CLOSE', at }),
+      t,
+      out,
     );
+    await rederive(t, out, (await t.getCampaign(c.id)) ?? c);
+  });
 
   const retryFailed = (id: string, opts: { messageIds?: readonly string[] } = {}) =>
     afterCommand(
@@ -712,21 +782,21 @@ export function createOutreach(options: OutreachOptions): Outreach {
         if (c && c.status !== 'archived') await applyChanges(t, out, [{ message: m, event: { type: 'OPT_OUT', at, source } }]);
         return;
       }
-      const r = renderer.normalizeAddress(input.channel, input.address);
+      const r = normalize(input.channel, input.address);
       if (!r.ok) throw new OutreachError('VALIDATION_FAILED', `Cannot opt out "${input.address}": ${r.message}`);
       await t.addSuppressions([{ scope: input.scope ?? defaultScope, channel: input.channel, address: r.address, source, at }]);
     });
 
   const optIn = (input: { channel: Channel; address: string; scope?: string }) =>
     tx(async (t) => {
-      const r = renderer.normalizeAddress(input.channel, input.address);
+      const r = normalize(input.channel, input.address);
       if (!r.ok) throw new OutreachError('VALIDATION_FAILED', `Cannot opt in "${input.address}": ${r.message}`);
       return t.removeSuppression(input.scope ?? defaultScope, input.channel, r.address);
     });
 
   const isSuppressed = (input: { channel: Channel; address: string; scope?: string }) =>
     tx(async (t) => {
-      const r = renderer.normalizeAddress(input.channel, input.address);
+      const r = normalize(input.channel, input.address);
       if (!r.ok) return false;
       return (await t.suppressedAmong(input.scope ?? defaultScope, input.channel, [r.address])).has(r.address);
     });
@@ -786,7 +856,7 @@ export function createOutreach(options: OutreachOptions): Outreach {
         const e = list[i] as ProviderEvent;
         if (e.type === 'suppression') {
           const s = e as SuppressionEvent;
-          const r = renderer.normalizeAddress(s.channel, s.address);
+          const r = normalize(s.channel, s.address);
           if (!r.ok) {
             ignored++;
             continue;
@@ -854,6 +924,7 @@ export function createOutreach(options: OutreachOptions): Outreach {
       ignored += changes.length - r.changed;
       return { applied, duplicates, ignored, unmatched };
     });
+    await startDueScheduled();
     worker.kick();
     return result;
   };
@@ -1101,6 +1172,7 @@ export function createOutreach(options: OutreachOptions): Outreach {
     createCampaign,
     updateCampaign,
     addContacts,
+    importContacts,
     removeContacts,
     save,
     schedule,
@@ -1115,7 +1187,7 @@ export function createOutreach(options: OutreachOptions): Outreach {
       ),
     run,
     pause: simple({ type: 'PAUSE' }, 'pause'),
-    resume: simple({ type: 'RESUME' }, 'resume'),
+    resume: simple({ type: 'RESUME' }, 'resume', rederive),
     stop,
     close,
     retryFailed,
@@ -1163,6 +1235,60 @@ export function createOutreach(options: OutreachOptions): Outreach {
           clicks,
         };
       }),
+    preview: (campaignId, contactId) =>
+      tx(async (t) => {
+        const c = await t.getCampaign(campaignId);
+        if (!c) throw new OutreachError('NOT_FOUND', `Campaign ${campaignId} does not exist.`, { details: { campaignId } });
+        const contact = await t.getContact(contactId);
+        if (!contact || contact.campaignId !== campaignId) {
+          throw new OutreachError('NOT_FOUND', `Contact ${contactId} is not a contact of campaign ${campaignId}.`, { details: { campaignId, contactId } });
+        }
+        if (!c.content) throw new OutreachError('VALIDATION_FAILED', `Campaign "${c.name}" has no content to preview yet.`);
+        const now = clock.now();
+        const message: MessageRecord = {
+          id: 'msg_preview',
+          campaignId,
+          contactId,
+          scope: c.scope,
+          channel: c.channel,
+          to: contact.address,
+          ...steppers[c.channel].initial(now),
+          createdAt: now,
+          updatedAt: now,
+        };
+        return renderer.render(c, message, contact.fields, 1, options.unsubscribe);
+      }),
+    exportCampaigns: (filter = {}) =>
+      campaignsCsv(
+        (async function* () {
+          let after: string | undefined;
+          for (;;) {
+            const page = await tx(async (t) =>
+              Promise.all((await t.listCampaigns({ ...filter, after, limit: 500 })).map(async (campaign) => ({ campaign, counters: await t.getCounters(campaign.id) }))),
+            );
+            yield* page;
+            if (page.length < 500) return;
+            after = page[page.length - 1]?.campaign.id;
+          }
+        })(),
+      ),
+    exportMessages: (campaignId, opts = {}) =>
+      messagesCsv(
+        (async function* () {
+          let after: string | undefined;
+          for (;;) {
+            const page = await tx(async (t) => {
+              const ms = await t.listMessages(campaignId, { after, limit: 1000 });
+              const contacts = opts.fields?.length ? await t.getContacts(ms.map((m) => m.contactId)) : undefined;
+              return ms.map((message) => ({ message, contact: contacts?.get(message.contactId) ?? null }));
+            });
+            yield* page;
+            if (page.length < 1000) return;
+            after = page[page.length - 1]?.message.id;
+          }
+        })(),
+        opts.fields ? { fields: opts.fields } : {},
+      ),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -80,7 +80,13 @@ export const campaignMachine = setup({
   },
 }).createMachine({
   id: 'campaign',
-  context: ({ input }) => ({ channel: input?.channel ?? 'sms', scheduledAt: null, failureCause: null, hasRun: false, autoPaused: false }),
+  context: ({ input }) => ({
+    channel: input?.channel ?? 'sms',
+    scheduledAt: null,
+    failureCause: null,
+    hasRun: false,
+    autoPaused: false,
+  }),
   initial: 'draft',
   states: {
     draft: {

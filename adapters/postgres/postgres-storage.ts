@@ -1,0 +1,613 @@
+/**
+ * Postgres storage: every engine step is one BEGIN … COMMIT on a dedicated connection; queued
+ * messages and due deadlines are claimed with `FOR UPDATE SKIP LOCKED`; the one-running-campaign
+ * rule is a primary key; batches are written with one statement each (`json_to_recordset`).
+ */
+import {
+  type CampaignCounters,
+  type CampaignFilter,
+  type CampaignRecord,
+  type Channel,
+  type ContactRecord,
+  type CounterDelta,
+  type DeadlineRecord,
+  emptyCounts,
+  isOutreachError,
+  type MessageFilter,
+  type MessageLogEntry,
+  type MessageRecord,
+  type MessageStatus,
+  OutreachError,
+  type Page,
+  type Storage,
+  type StorageTransaction,
+} from 'campaign-lifecycle';
+import { isEmbedded, type PGliteLike, type PgClientLike, type PgLike, toPgLike } from './pg-connection.js';
+import { COUNTER_COLUMNS, describe, migratePostgres, quoteSchema } from './postgres-migrations.js';
+
+/** Options of {@link postgresStorage}. */
+export interface PostgresStorageOptions {
+  /** A `pg.Pool` (or anything with `connect()`), or a PGlite instance. The adapter never closes it. */
+  pool: PgLike | PGliteLike;
+  /**
+   * The schema holding the tables (created if missing).
+   * @defaultValue 'campaign_lifecycle'
+   */
+  schema?: string | undefined;
+  /**
+   * Apply missing migrations before the first transaction. Turn off when migrations run in a deploy step.
+   * @defaultValue true
+   */
+  migrate?: boolean | undefined;
+  /**
+   * How many times a transaction is re-run after a serialization failure, a deadlock or a connection
+   * lost before COMMIT.
+   * @defaultValue 5
+   */
+  maxRetries?: number | undefined;
+}
+
+/** The storage returned by {@link postgresStorage}: the `Storage` port plus migrations. */
+export interface PostgresStorage extends Storage {
+  /** The schema in use. */
+  readonly schema: string;
+  /** Applies missing migrations now (idempotent; safe to call from several processes at once). */
+  migrate(): Promise<void>;
+}
+
+/** Counter shards per campaign: each connection adds to shard `backend pid % SHARDS`. */
+const SHARDS = 16;
+
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
+
+/** Whether an error means the connection is gone (so nothing was committed and the client must be discarded). */
+function isConnectionLoss(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || /^E[A-Z]+$/.test(code);
+  }
+  return (
+    error instanceof Error &&
+    /connection terminated|connection timeout|connection error|not queryable/i.test(error.message)
+  );
+}
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Turns a driver error into the library's error, keeping the driver error as `cause`. */
+function mapError(error: unknown, what: string): OutreachError {
+  if (isOutreachError(error)) return error;
+  const state = sqlState(error);
+  if (state === '23505') {
+    const detail = (error as { detail?: unknown }).detail;
+    return new OutreachError(
+      'CONFLICT',
+      `${what}: a record with this id already exists${typeof detail === 'string' ? ` (${detail})` : ''}.`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new OutreachError('STORAGE_ERROR', `${what} failed in Postgres: ${describe(error)}`, { cause: error });
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const MESSAGE_COLUMNS = `id, campaign_id AS "campaignId", contact_id AS "contactId", scope, channel, "to", status, state, context,
+  created_at::float8 AS "createdAt", updated_at::float8 AS "updatedAt"`;
+const MESSAGE_RECORDSET = `x(id text, "campaignId" text, "contactId" text, scope text, channel text, "to" text, status text,
+  state text, context json, "createdAt" bigint, "updatedAt" bigint)`;
+const CONTACT_COLUMNS = 'id, campaign_id AS "campaignId", address, fields, created_at::float8 AS "createdAt"';
+const DEADLINE_COLUMNS =
+  'id, kind, entity_id AS "entityId", campaign_id AS "campaignId", fire_at::float8 AS "fireAt", event';
+
+/** The SQL of one schema, built once per storage. */
+function statements(s: string) {
+  const counterList = COUNTER_COLUMNS.join(', ');
+  return {
+    insertCampaign: `INSERT INTO ${s}.campaigns (id, scope, channel, status, record) VALUES ($1, $2, $3, $4, $5::text::json)`,
+    getCampaign: `SELECT record FROM ${s}.campaigns WHERE id = $1`,
+    updateCampaign: `UPDATE ${s}.campaigns SET scope = $2, channel = $3, status = $4, record = $5::text::json WHERE id = $1 RETURNING id`,
+    // One round trip; every CTE sees the rows as they were, so the log is found through the messages being deleted.
+    deleteCampaign: `WITH
+      l AS (DELETE FROM ${s}.message_log WHERE message_id IN (SELECT id FROM ${s}.messages WHERE campaign_id = $1)),
+      m AS (DELETE FROM ${s}.messages WHERE campaign_id = $1),
+      c AS (DELETE FROM ${s}.contacts WHERE campaign_id = $1),
+      d AS (DELETE FROM ${s}.deadlines WHERE campaign_id = $1),
+      n AS (DELETE FROM ${s}.counters WHERE campaign_id = $1),
+      h AS (DELETE FROM ${s}.channel_claims WHERE campaign_id = $1)
+      DELETE FROM ${s}.campaigns WHERE id = $1`,
+    addCounters: `INSERT INTO ${s}.counters (campaign_id, shard, ${counterList}, opens, clicks)
+      SELECT x."campaignId", pg_backend_pid() % ${SHARDS}, ${COUNTER_COLUMNS.map((c) => `x.${c}`).join(', ')}, x.opens, x.clicks
+      FROM json_to_recordset($1::text::json) AS x("campaignId" text, ${COUNTER_COLUMNS.map((c) => `${c} bigint`).join(', ')}, opens bigint, clicks bigint)
+      ORDER BY x."campaignId"
+      ON CONFLICT (campaign_id, shard) DO UPDATE SET
+      ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `${c} = counters.${c} + EXCLUDED.${c}`).join(', ')}`,
+    getCounters: `SELECT ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `coalesce(sum(${c}), 0)::float8 AS ${c}`).join(', ')}
+      FROM ${s}.counters WHERE campaign_id = $1`,
+    claimChannel: `INSERT INTO ${s}.channel_claims (scope, channel, campaign_id) VALUES ($1, $2, $3)
+      ON CONFLICT DO NOTHING RETURNING campaign_id`,
+    channelHolder: `SELECT campaign_id FROM ${s}.channel_claims WHERE scope = $1 AND channel = $2`,
+    releaseChannel: `DELETE FROM ${s}.channel_claims WHERE scope = $1 AND channel = $2 AND campaign_id = $3`,
+    insertContacts: `INSERT INTO ${s}.contacts (id, campaign_id, address, fields, created_at)
+      SELECT x.id, x."campaignId", x.address, x.fields, x."createdAt"
+      FROM json_to_recordset($1::text::json) AS x(id text, "campaignId" text, address text, fields json, "createdAt" bigint)`,
+    getContacts: `SELECT ${CONTACT_COLUMNS} FROM ${s}.contacts WHERE id = ANY($1::text[])`,
+    listContacts: `SELECT ${CONTACT_COLUMNS} FROM ${s}.contacts WHERE campaign_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+    countContacts: `SELECT count(*)::float8 AS n FROM ${s}.contacts WHERE campaign_id = $1`,
+    existingAddresses: `SELECT DISTINCT address FROM ${s}.contacts WHERE campaign_id = $1 AND address = ANY($2::text[])`,
+    deleteAllContacts: `WITH d AS (DELETE FROM ${s}.contacts WHERE campaign_id = $1 RETURNING 1) SELECT count(*)::float8 AS n FROM d`,
+    deleteContacts: `WITH d AS (DELETE FROM ${s}.contacts WHERE campaign_id = $1 AND id = ANY($2::text[]) RETURNING 1)
+      SELECT count(*)::float8 AS n FROM d`,
+    insertMessages: `INSERT INTO ${s}.messages
+      (id, campaign_id, contact_id, scope, channel, "to", status, state, provider_message_id, context, created_at, updated_at)
+      SELECT x.id, x."campaignId", x."contactId", x.scope, x.channel, x."to", x.status, x.state,
+        x.context->>'providerMessageId', x.context, x."createdAt", x."updatedAt"
+      FROM json_to_recordset($1::text::json) AS ${MESSAGE_RECORDSET}`,
+    getMessage: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages WHERE id = $1`,
+    lockMessages: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+    lockByProvider: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages
+      WHERE channel = $1 AND provider_message_id = ANY($2::text[]) AND provider_message_id IS NOT NULL ORDER BY id FOR UPDATE`,
+    claimMessages: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages
+      WHERE campaign_id = $1 AND state = $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    updateMessages: `UPDATE ${s}.messages AS m SET campaign_id = x."campaignId", contact_id = x."contactId", scope = x.scope,
+      channel = x.channel, "to" = x."to", status = x.status, state = x.state,
+      provider_message_id = x.context->>'providerMessageId', context = x.context,
+      created_at = x."createdAt", updated_at = x."updatedAt"
+      FROM json_to_recordset($1::text::json) AS ${MESSAGE_RECORDSET}
+      WHERE m.id = x.id RETURNING m.id`,
+    listMessages: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages WHERE campaign_id = $1
+      AND ($2::text[] IS NULL OR status = ANY($2::text[])) AND ($3::text IS NULL OR id > $3) ORDER BY id LIMIT $4`,
+    appendLog: `INSERT INTO ${s}.message_log (message_id, campaign_id, at, event, from_status, to_status, changed, detail)
+      SELECT x."messageId", x."campaignId", x.at, x.event, x."from", x."to", x.changed, x.detail
+      FROM ROWS FROM (json_to_recordset($1::text::json) AS ("messageId" text, "campaignId" text, at bigint,
+        event text, "from" text, "to" text, changed boolean, detail json))
+        WITH ORDINALITY AS x("messageId", "campaignId", at, event, "from", "to", changed, detail, n)
+      ORDER BY x.n`,
+    listLog: `SELECT message_id AS "messageId", campaign_id AS "campaignId", at::float8 AS at, event, from_status AS "from",
+      to_status AS "to", changed, detail FROM ${s}.message_log WHERE message_id = $1 ORDER BY seq`,
+    upsertDeadlines: `INSERT INTO ${s}.deadlines (id, kind, entity_id, campaign_id, fire_at, event)
+      SELECT x.id, x.kind, x."entityId", x."campaignId", x."fireAt", x.event
+      FROM json_to_recordset($1::text::json) AS x(id text, kind text, "entityId" text, "campaignId" text, "fireAt" bigint, event json)
+      ORDER BY x.id
+      ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, entity_id = EXCLUDED.entity_id,
+        campaign_id = EXCLUDED.campaign_id, fire_at = EXCLUDED.fire_at, event = EXCLUDED.event`,
+    deleteDeadlines: `DELETE FROM ${s}.deadlines WHERE id = ANY($1::text[])`,
+    takeDueDeadlines: `DELETE FROM ${s}.deadlines WHERE id IN (
+        SELECT id FROM ${s}.deadlines WHERE fire_at <= $1 ORDER BY fire_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+      RETURNING ${DEADLINE_COLUMNS}`,
+    nextDeadlineAt: `SELECT fire_at::float8 AS "fireAt" FROM ${s}.deadlines ORDER BY fire_at LIMIT 1`,
+    addSuppressions: `INSERT INTO ${s}.suppressions (scope, channel, address, source, at)
+      SELECT DISTINCT ON (x.scope, x.channel, x.address) x.scope, x.channel, x.address, x.source, x.at
+      FROM ROWS FROM (json_to_recordset($1::text::json) AS (scope text, channel text, address text, source text, at bigint))
+        WITH ORDINALITY AS x(scope, channel, address, source, at, n)
+      ORDER BY x.scope, x.channel, x.address, x.n
+      ON CONFLICT DO NOTHING`,
+    removeSuppression: `DELETE FROM ${s}.suppressions WHERE scope = $1 AND channel = $2 AND address = $3 RETURNING 1`,
+    suppressedAmong: `SELECT address FROM ${s}.suppressions WHERE scope = $1 AND channel = $2 AND address = ANY($3::text[])`,
+    markSeen: `INSERT INTO ${s}.seen_events (key) SELECT k FROM unnest($1::text[]) AS k ORDER BY k
+      ON CONFLICT DO NOTHING RETURNING key`,
+  };
+}
+
+type Row = Record<string, unknown>;
+
+/** What one attempt of a transaction knows about itself. */
+interface TxState {
+  open: boolean;
+  /** The first driver error: Postgres refuses every later statement of the transaction. */
+  failure: { raw: unknown; mapped: OutreachError } | undefined;
+}
+
+/** Keeps the last record of each id, so a batch never writes one row twice in one statement. */
+function lastById<T extends { readonly id: string }>(rows: readonly T[]): readonly T[] {
+  const ids = new Set<string>();
+  for (const r of rows) ids.add(r.id);
+  if (ids.size === rows.length) return rows;
+  return [...new Map(rows.map((r) => [r.id, r] as const)).values()];
+}
+
+/**
+ * Creates storage in PostgreSQL (through `pg`) or PGlite. Tables live in their own schema and are
+ * created by versioned migrations on first use.
+ * @example
+ * import pg from 'pg';
+ * import { postgresStorage } from 'campaign-lifecycle/postgres';
+ * const storage = postgresStorage({ pool: new pg.Pool({ connectionString: process.env.DATABASE_URL }) });
+ * const outreach = createOutreach({ storage, clock: systemClock, transports: { sms } });
+ * @example
+ * import { PGlite } from '@electric-sql/pglite';
+ * const storage = postgresStorage({ pool: new PGlite() });
+ */
+export function postgresStorage(options: PostgresStorageOptions): PostgresStorage {
+  const schema = options.schema ?? 'campaign_lifecycle';
+  const q = quoteSchema(schema);
+  const pool = toPgLike(options.pool);
+  const shared = !isEmbedded(pool);
+  const maxRetries = options.maxRetries ?? 5;
+  const sql = statements(q);
+
+  let migrated: Promise<void> | undefined;
+  const migrate = (): Promise<void> => {
+    if (!migrated) {
+      migrated = migratePostgres(pool, schema).then(
+        () => undefined,
+        (error: unknown) => {
+          migrated = undefined; // let the next call try again
+          throw error;
+        },
+      );
+    }
+    return migrated;
+  };
+  const ready = options.migrate === false ? () => Promise.resolve() : migrate;
+
+  const makeTx = (client: PgClientLike, state: TxState): StorageTransaction => {
+    const run = async (text: string, params: unknown[], what: string): Promise<Row[]> => {
+      if (!state.open) {
+        throw new OutreachError(
+          'STORAGE_ERROR',
+          `${what}: the transaction has ended; storage calls are only valid inside its callback.`,
+        );
+      }
+      if (state.failure) throw state.failure.mapped;
+      try {
+        return (await client.query(text, params)).rows;
+      } catch (error) {
+        const mapped = mapError(error, what);
+        state.failure = { raw: error, mapped };
+        throw mapped;
+      }
+    };
+    const one = async (text: string, params: unknown[], what: string): Promise<Row | undefined> =>
+      (await run(text, params, what))[0];
+
+    return {
+      async insertCampaign(c) {
+        await run(
+          sql.insertCampaign,
+          [c.id, c.scope, c.channel, c.status, JSON.stringify(c)],
+          `Insert campaign ${c.id}`,
+        );
+      },
+      async getCampaign(id, opts) {
+        const row = await one(
+          opts?.forUpdate ? `${sql.getCampaign} FOR UPDATE` : sql.getCampaign,
+          [id],
+          `Read campaign ${id}`,
+        );
+        return row?.record as CampaignRecord | undefined;
+      },
+      async updateCampaign(c) {
+        const rows = await run(
+          sql.updateCampaign,
+          [c.id, c.scope, c.channel, c.status, JSON.stringify(c)],
+          `Update campaign ${c.id}`,
+        );
+        if (rows.length === 0) throw new OutreachError('NOT_FOUND', `Campaign ${c.id} does not exist.`);
+      },
+      async deleteCampaign(id) {
+        await run(sql.deleteCampaign, [id], `Delete campaign ${id}`);
+      },
+      async listCampaigns(filter: CampaignFilter = {}) {
+        const where: string[] = [];
+        const params: unknown[] = [];
+        const add = (cond: (n: number) => string, value: unknown) => {
+          params.push(value);
+          where.push(cond(params.length));
+        };
+        if (filter.scope !== undefined) add((n) => `scope = $${n}`, filter.scope);
+        if (filter.channel !== undefined) add((n) => `channel = $${n}`, filter.channel);
+        if (filter.statuses !== undefined) add((n) => `status = ANY($${n}::text[])`, [...filter.statuses]);
+        if (filter.after !== undefined) add((n) => `id > $${n}`, filter.after);
+        let text = `SELECT record FROM ${q}.campaigns${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
+        if (filter.limit !== undefined) {
+          params.push(filter.limit);
+          text += ` LIMIT $${params.length}`;
+        }
+        return (await run(text, params, 'List campaigns')).map((r) => r.record as CampaignRecord);
+      },
+
+      async addCounters(deltas: readonly CounterDelta[]) {
+        const sums = new Map<string, Record<string, number>>();
+        for (const d of deltas) {
+          let row = sums.get(d.campaignId);
+          if (!row) {
+            row = { opens: 0, clicks: 0 };
+            for (const c of COUNTER_COLUMNS) row[c] = 0;
+            sums.set(d.campaignId, row);
+          }
+          if (d.counts) for (const [status, n] of Object.entries(d.counts)) row[status] = (row[status] ?? 0) + (n ?? 0);
+          row.opens = (row.opens ?? 0) + (d.opens ?? 0);
+          row.clicks = (row.clicks ?? 0) + (d.clicks ?? 0);
+        }
+        const rows: Record<string, unknown>[] = [];
+        for (const [campaignId, row] of sums) {
+          if (Object.values(row).some((n) => n !== 0)) rows.push({ campaignId, ...row });
+        }
+        if (rows.length === 0) return;
+        await run(sql.addCounters, [JSON.stringify(rows)], 'Add counters');
+      },
+      async getCounters(campaignId): Promise<CampaignCounters> {
+        const row = (await one(sql.getCounters, [campaignId], `Read counters of ${campaignId}`)) ?? {};
+        const counts = emptyCounts();
+        for (const c of COUNTER_COLUMNS) counts[c as MessageStatus] = Number(row[c] ?? 0);
+        return { counts, opens: Number(row.opens ?? 0), clicks: Number(row.clicks ?? 0) };
+      },
+
+      async claimChannel(scope, channel, campaignId) {
+        // The insert waits for a concurrent claimer to commit; the read then sees its row (read committed).
+        for (let i = 0; i < 3; i++) {
+          const won = await one(sql.claimChannel, [scope, channel, campaignId], `Claim channel ${channel} of ${scope}`);
+          if (won) return campaignId;
+          const holder = await one(sql.channelHolder, [scope, channel], `Read channel ${channel} of ${scope}`);
+          if (holder) return holder.campaign_id as string;
+          // The holder released between the two statements: try again.
+        }
+        throw new OutreachError(
+          'STORAGE_ERROR',
+          `Could not claim channel ${channel} of ${scope}: it changed hands repeatedly.`,
+        );
+      },
+      async releaseChannel(scope, channel, campaignId) {
+        await run(sql.releaseChannel, [scope, channel, campaignId], `Release channel ${channel} of ${scope}`);
+      },
+      async channelHolder(scope, channel) {
+        const row = await one(sql.channelHolder, [scope, channel], `Read channel ${channel} of ${scope}`);
+        return row?.campaign_id as string | undefined;
+      },
+
+      async insertContacts(rows) {
+        if (rows.length === 0) return;
+        await run(sql.insertContacts, [JSON.stringify(rows)], 'Insert contacts');
+      },
+      async getContact(id) {
+        return (await one(sql.getContacts, [[id]], `Read contact ${id}`)) as ContactRecord | undefined;
+      },
+      async getContacts(ids) {
+        const out = new Map<string, ContactRecord>();
+        if (ids.length === 0) return out;
+        const found = new Map<string, ContactRecord>();
+        for (const r of await run(sql.getContacts, [[...ids]], 'Read contacts'))
+          found.set(r.id as string, r as unknown as ContactRecord);
+        for (const id of ids) {
+          const c = found.get(id);
+          if (c) out.set(id, c);
+        }
+        return out;
+      },
+      async listContacts(campaignId, p: Page) {
+        return (await run(
+          sql.listContacts,
+          [campaignId, p.after ?? null, p.limit],
+          'List contacts',
+        )) as unknown as ContactRecord[];
+      },
+      async countContacts(campaignId) {
+        return Number((await one(sql.countContacts, [campaignId], 'Count contacts'))?.n ?? 0);
+      },
+      async existingAddresses(campaignId, addresses) {
+        if (addresses.length === 0) return new Set<string>();
+        const found = new Set(
+          (await run(sql.existingAddresses, [campaignId, [...addresses]], 'Find addresses')).map(
+            (r) => r.address as string,
+          ),
+        );
+        return new Set(addresses.filter((a) => found.has(a)));
+      },
+      async deleteContacts(campaignId, ids) {
+        if (ids !== undefined && ids.length === 0) return 0;
+        const row =
+          ids === undefined
+            ? await one(sql.deleteAllContacts, [campaignId], 'Delete contacts')
+            : await one(sql.deleteContacts, [campaignId, [...ids]], 'Delete contacts');
+        return Number(row?.n ?? 0);
+      },
+
+      async insertMessages(rows) {
+        if (rows.length === 0) return;
+        await run(sql.insertMessages, [JSON.stringify(rows)], 'Insert messages');
+      },
+      async getMessage(id) {
+        return (await one(sql.getMessage, [id], `Read message ${id}`)) as MessageRecord | undefined;
+      },
+      async lockMessages(ids) {
+        if (ids.length === 0) return [];
+        const found = new Map<string, MessageRecord>();
+        for (const r of await run(sql.lockMessages, [[...ids]], 'Lock messages'))
+          found.set(r.id as string, r as unknown as MessageRecord);
+        const out: MessageRecord[] = [];
+        for (const id of ids) {
+          const m = found.get(id);
+          if (m) out.push(m);
+        }
+        return out;
+      },
+      async lockMessagesByProviderId(channel: Channel, providerIds) {
+        const out = new Map<string, MessageRecord>();
+        if (providerIds.length === 0) return out;
+        for (const r of await run(sql.lockByProvider, [channel, [...providerIds]], 'Lock messages by provider id')) {
+          const m = r as unknown as MessageRecord;
+          if (m.context.providerMessageId !== null) out.set(m.context.providerMessageId, m);
+        }
+        return out;
+      },
+      async claimMessages(campaignId, state, limit) {
+        if (limit <= 0) return [];
+        return (await run(
+          sql.claimMessages,
+          [campaignId, state, limit],
+          'Claim messages',
+        )) as unknown as MessageRecord[];
+      },
+      async updateMessages(rows) {
+        if (rows.length === 0) return;
+        const unique = lastById(rows);
+        const updated = await run(sql.updateMessages, [JSON.stringify(unique)], 'Update messages');
+        if (updated.length !== unique.length) {
+          const seen = new Set(updated.map((r) => r.id as string));
+          const missing = unique.filter((m) => !seen.has(m.id)).map((m) => m.id);
+          throw new OutreachError('NOT_FOUND', `Message ${missing[0]} does not exist.`, { details: { missing } });
+        }
+      },
+      async listMessages(campaignId, filter: MessageFilter) {
+        const statuses = filter.statuses ? [...filter.statuses] : null;
+        return (await run(
+          sql.listMessages,
+          [campaignId, statuses, filter.after ?? null, filter.limit],
+          'List messages',
+        )) as unknown as MessageRecord[];
+      },
+      async appendLog(entries) {
+        if (entries.length === 0) return;
+        await run(sql.appendLog, [JSON.stringify(entries)], 'Append to the message log');
+      },
+      async listLog(messageId) {
+        return (await run(sql.listLog, [messageId], `Read the log of ${messageId}`)).map((r) => {
+          const { detail, ...rest } = r;
+          return (detail === null || detail === undefined ? rest : { ...rest, detail }) as unknown as MessageLogEntry;
+        });
+      },
+
+      async upsertDeadlines(rows) {
+        if (rows.length === 0) return;
+        await run(sql.upsertDeadlines, [JSON.stringify(lastById(rows))], 'Upsert deadlines');
+      },
+      async deleteDeadlines(ids) {
+        if (ids.length === 0) return;
+        await run(sql.deleteDeadlines, [[...ids]], 'Delete deadlines');
+      },
+      async takeDueDeadlines(now, limit) {
+        if (limit <= 0) return [];
+        const rows = (await run(
+          sql.takeDueDeadlines,
+          [now, limit],
+          'Take due deadlines',
+        )) as unknown as DeadlineRecord[];
+        // RETURNING has no order of its own.
+        return rows.sort((a, b) => a.fireAt - b.fireAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      },
+      async nextDeadlineAt() {
+        const row = await one(sql.nextDeadlineAt, [], 'Read the next deadline');
+        return row === undefined ? undefined : Number(row.fireAt);
+      },
+
+      async addSuppressions(rows) {
+        if (rows.length === 0) return;
+        await run(sql.addSuppressions, [JSON.stringify(rows)], 'Add suppressions');
+      },
+      async removeSuppression(scope, channel, address) {
+        return (await run(sql.removeSuppression, [scope, channel, address], 'Remove a suppression')).length > 0;
+      },
+      async suppressedAmong(scope, channel, addresses) {
+        if (addresses.length === 0) return new Set<string>();
+        const found = new Set(
+          (await run(sql.suppressedAmong, [scope, channel, [...addresses]], 'Read suppressions')).map(
+            (r) => r.address as string,
+          ),
+        );
+        return new Set(addresses.filter((a) => found.has(a)));
+      },
+
+      async markSeen(keys) {
+        if (keys.length === 0) return [];
+        const fresh = new Set(
+          (await run(sql.markSeen, [[...new Set(keys)]], 'Record provider events')).map((r) => r.key as string),
+        );
+        // A key repeated within the call is new only at its first occurrence.
+        return keys.map((k) => fresh.delete(k));
+      },
+    };
+  };
+
+  /** One attempt: BEGIN, fn, COMMIT on one connection. Returns `retry` when the attempt may be re-run. */
+  const attempt = async <T>(fn: (t: StorageTransaction) => Promise<T>): Promise<{ value: T } | { retry: unknown }> => {
+    let client: PgClientLike;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      return { retry: error };
+    }
+    const state: TxState = { open: true, failure: undefined };
+    let discard: Error | undefined;
+    const rollback = async () => {
+      state.open = false;
+      try {
+        await client.query('ROLLBACK');
+      } catch (error) {
+        discard = error instanceof Error ? error : new Error(String(error));
+      }
+    };
+    try {
+      try {
+        await client.query('BEGIN');
+      } catch (error) {
+        discard = error instanceof Error ? error : new Error(String(error));
+        return { retry: error };
+      }
+      let value: T;
+      try {
+        value = await fn(makeTx(client, state));
+      } catch (error) {
+        await rollback();
+        const raw = state.failure?.raw;
+        if (raw !== undefined && (RETRYABLE_SQLSTATES.has(sqlState(raw) ?? '') || isConnectionLoss(raw)))
+          return { retry: raw };
+        throw error;
+      }
+      if (state.failure) {
+        // fn swallowed a failed statement; Postgres would turn COMMIT into ROLLBACK, so say so.
+        await rollback();
+        const raw = state.failure.raw;
+        if (RETRYABLE_SQLSTATES.has(sqlState(raw) ?? '') || isConnectionLoss(raw)) return { retry: raw };
+        throw state.failure.mapped;
+      }
+      state.open = false;
+      try {
+        await client.query('COMMIT');
+      } catch (error) {
+        // A failed COMMIT ends the transaction; the ROLLBACK makes sure of it whatever the driver did.
+        await rollback();
+        if (RETRYABLE_SQLSTATES.has(sqlState(error) ?? '')) return { retry: error };
+        if (isConnectionLoss(error)) discard = error instanceof Error ? error : new Error(String(error));
+        // A connection lost during COMMIT may or may not have committed: never re-run.
+        throw new OutreachError(
+          'STORAGE_ERROR',
+          `Committing the transaction failed; it may or may not have been applied: ${describe(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      return { value };
+    } finally {
+      state.open = false;
+      client.release(discard);
+    }
+  };
+
+  return {
+    info: { name: 'postgres', shared },
+    schema,
+    migrate,
+    async transaction<T>(fn: (t: StorageTransaction) => Promise<T>): Promise<T> {
+      await ready();
+      for (let i = 0; ; i++) {
+        const result = await attempt(fn);
+        if ('value' in result) return result.value;
+        if (i >= maxRetries) {
+          throw new OutreachError(
+            'STORAGE_ERROR',
+            `Postgres transaction failed after ${i + 1} attempts: ${describe(result.retry)}. Check that the database is reachable and not overloaded.`,
+            { cause: result.retry },
+          );
+        }
+        // Jittered exponential backoff, so colliding transactions do not collide again in step.
+        await sleep(Math.random() * Math.min(200, 5 * 2 ** i));
+      }
+    },
+  };
+}

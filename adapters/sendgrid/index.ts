@@ -1,0 +1,20 @@
+/** @module campaign-lifecycle/sendgrid — the SendGrid email transport, Event Webhook parsing, signed-webhook verification and a web webhook handler. */
+
+export type { ParsedSendgridEvents, RejectedSendgridEvent } from './sendgrid-events.js';
+export {
+  parseSendgridEvents,
+  SENDGRID_CAMPAIGN_ID_ARG,
+  SENDGRID_EVENT_MAP,
+  SENDGRID_MESSAGE_ID_ARG,
+} from './sendgrid-events.js';
+export type { VerifySendgridSignatureInput } from './sendgrid-signature.js';
+export {
+  derSignatureToRaw,
+  SENDGRID_SIGNATURE_HEADER,
+  SENDGRID_TIMESTAMP_HEADER,
+  verifySendgridSignature,
+} from './sendgrid-signature.js';
+export type { SendgridTransportOptions } from './sendgrid-transport.js';
+export { sendgridMailBody, sendgridTransport } from './sendgrid-transport.js';
+export type { SendgridWebhookHandlerOptions } from './sendgrid-webhook-handler.js';
+export { sendgridWebhookHandler } from './sendgrid-webhook-handler.js';

@@ -1,0 +1,89 @@
+/**
+ * A web handler for SendGrid's Event Webhook: bounded read, signature check, parse, ingest.
+ */
+import type { Clock, EventSink } from 'campaign-lifecycle';
+import { isOutreachError } from 'campaign-lifecycle';
+import { readBodyWithLimit } from '../twilio/provider-http.js';
+import { parseSendgridEvents } from './sendgrid-events.js';
+import {
+  importSendgridPublicKey,
+  SENDGRID_SIGNATURE_HEADER,
+  SENDGRID_TIMESTAMP_HEADER,
+  verifyWithSendgridKey,
+} from './sendgrid-signature.js';
+
+/** Options of {@link sendgridWebhookHandler}. */
+export interface SendgridWebhookHandlerOptions {
+  /** Where events go: the engine (`createOutreach(...)`) or anything with `ingest`. */
+  readonly outreach: EventSink;
+  /** The Signed Event Webhook verification key (base64 DER SPKI, P-256). */
+  readonly publicKey: string;
+  /** Larger bodies are refused with 413 before parsing. @defaultValue 1048576 (1 MiB; SendGrid batches stay under 768 KB) */
+  readonly maxBodyBytes?: number | undefined;
+  /** Refuse requests whose signed timestamp is further than this from now (replays). Off when absent. */
+  readonly maxAgeSeconds?: number | undefined;
+  /** Where "now" comes from for `maxAgeSeconds`. @defaultValue Date.now */
+  readonly clock?: Pick<Clock, 'now'> | undefined;
+}
+
+function text(status: number, body: string): Response {
+  return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+}
+
+/**
+ * A `(Request) => Promise<Response>` handler for SendGrid's Signed Event Webhook. It answers 405
+ * for a method other than POST, 413 for a body over `maxBodyBytes` (before parsing), 401 with no
+ * state change for a missing or wrong signature (or a stale timestamp), 400 for a body that is
+ * not a JSON array, 500 when `ingest` fails (SendGrid then retries for up to 24 h), and 200
+ * otherwise. Events of unmapped types are skipped, not refused, so that SendGrid does not retry
+ * the whole batch for ever; the response body says how many were skipped.
+ * @example
+ * const handle = sendgridWebhookHandler({ outreach, publicKey: process.env.SENDGRID_WEBHOOK_KEY!, maxAgeSeconds: 600 });
+ */
+export function sendgridWebhookHandler(
+  options: SendgridWebhookHandlerOptions,
+): (request: Request) => Promise<Response> {
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  let key: Promise<CryptoKey | null> | undefined;
+  return async (request) => {
+    if (request.method !== 'POST') {
+      return new Response('SendGrid webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
+    }
+    const raw = await readBodyWithLimit(request, maxBodyBytes);
+    if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
+    const signature = request.headers.get(SENDGRID_SIGNATURE_HEADER);
+    const timestamp = request.headers.get(SENDGRID_TIMESTAMP_HEADER);
+    if (!signature || !timestamp)
+      return text(401, `Missing ${SENDGRID_SIGNATURE_HEADER} or ${SENDGRID_TIMESTAMP_HEADER}.`);
+    key ??= importSendgridPublicKey(options.publicKey);
+    const cryptoKey = await key;
+    if (cryptoKey === null) return text(500, 'The configured SendGrid public key is not a base64 P-256 SPKI key.');
+    const ok = await verifyWithSendgridKey(cryptoKey, {
+      rawBody: raw,
+      signature,
+      timestamp,
+      maxAgeSeconds: options.maxAgeSeconds,
+      now: options.clock ? options.clock.now() : Date.now(),
+    });
+    if (!ok) return text(401, 'The signature does not match this body and timestamp.');
+    let parsed: ReturnType<typeof parseSendgridEvents>;
+    try {
+      parsed = parseSendgridEvents(JSON.parse(new TextDecoder().decode(raw)));
+    } catch (error) {
+      if (error instanceof SyntaxError) return text(400, 'The body is not JSON.');
+      if (isOutreachError(error)) return text(400, error.message);
+      throw error;
+    }
+    if (parsed.events.length > 0) {
+      try {
+        await options.outreach.ingest(parsed.events);
+      } catch {
+        return text(500, 'The events could not be recorded; SendGrid will retry.');
+      }
+    }
+    return new Response(JSON.stringify({ received: parsed.events.length, skipped: parsed.rejected.length }), {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
+  };
+}

@@ -1,0 +1,22 @@
+/** @module campaign-lifecycle/twilio — the Twilio SMS transport, status-callback and inbound-STOP parsing, signature verification and a web webhook handler. */
+
+export type { ParseTwilioInboundOptions, ParseTwilioStatusCallbackOptions, TwilioForm } from './twilio-callbacks.js';
+export {
+  parseTwilioInbound,
+  parseTwilioStatusCallback,
+  TWILIO_MESSAGE_ID_PARAM,
+  TWILIO_OPT_IN_KEYWORDS,
+  TWILIO_OPT_OUT_KEYWORDS,
+  TWILIO_STATUS_MAP,
+} from './twilio-callbacks.js';
+export type { TwilioParams, VerifyTwilioSignatureInput } from './twilio-signature.js';
+export {
+  computeTwilioSignature,
+  createTwilioVerifier,
+  twilioBodySha256,
+  verifyTwilioSignature,
+} from './twilio-signature.js';
+export type { TwilioCredentials, TwilioTransportOptions } from './twilio-transport.js';
+export { twilioTransport } from './twilio-transport.js';
+export type { TwilioWebhookHandlerOptions } from './twilio-webhook-handler.js';
+export { twilioWebhookHandler } from './twilio-webhook-handler.js';

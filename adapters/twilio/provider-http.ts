@@ -1,0 +1,247 @@
+/**
+ * HTTP helpers shared by the Twilio and SendGrid adapters: one provider call with a timeout and
+ * the pre-send / unknown classification of a failed `fetch`, `Retry-After`, bounded body reads,
+ * base64 and a constant-time comparison. Web standards only, so both adapters run on Bun, Deno
+ * and edge runtimes. Internal: neither entry exports this module.
+ */
+
+/**
+ * Error codes that prove the request never left this host: the connection was refused, the
+ * name did not resolve, or no route existed. Node's undici puts them on `error.cause.code`
+ * (wrapped in an `AggregateError` when several addresses were tried); Bun uses `ConnectionRefused`.
+ */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ConnectionRefused',
+]);
+
+/** How a failed call is classified: `presend` only when the request provably never left. */
+export interface CallFailure {
+  readonly kind: 'failure';
+  readonly outcome: 'presend' | 'unknown';
+  readonly error: string;
+}
+
+/** A provider answer: status line and headers, and the body text (or why it could not be read). */
+export interface CallAnswer {
+  readonly kind: 'answer';
+  readonly status: number;
+  readonly headers: Headers;
+  /** `undefined` when the body could not be read (timeout or dropped connection mid-body). */
+  readonly text: string | undefined;
+  readonly bodyError?: string | undefined;
+}
+
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  const visit = (e: unknown, depth: number) => {
+    if (typeof e !== 'object' || e === null || depth > 3) return;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    const inner = (e as { errors?: unknown }).errors;
+    if (Array.isArray(inner)) for (const x of inner) visit(x, depth + 1);
+    visit((e as { cause?: unknown }).cause, depth + 1);
+  };
+  visit(error, 0);
+  return codes;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    return `${error.name}: ${error.message}${cause}`;
+  }
+  return String(error);
+}
+
+/**
+ * Classifies a rejected `fetch`. `fetch` does not say whether the request left, so we read the
+ * error's cause: a refused connection or a failed DNS lookup (ECONNREFUSED, ENOTFOUND, EAI_AGAIN…)
+ * happens before a single byte of the request is written, so the provider cannot have accepted
+ * it (`presend`). Everything else is `unknown`: an abort or timeout (AbortError / TimeoutError),
+ * a reset or closed socket (ECONNRESET, UND_ERR_SOCKET), a TLS failure, or an error shape we do
+ * not recognise (other runtimes) may all come after the provider read the request, and resending
+ * could deliver the message twice.
+ */
+export function classifyFetchError(error: unknown, provider: string): CallFailure {
+  const name = (error as { name?: unknown } | null)?.name;
+  const codes = errorCodes(error);
+  if (
+    name !== 'AbortError' &&
+    name !== 'TimeoutError' &&
+    codes.length > 0 &&
+    codes.every((c) => NOT_SENT_CODES.has(c))
+  ) {
+    return {
+      kind: 'failure',
+      outcome: 'presend',
+      error: `${provider}: the request was not sent (${codes[0]}): ${describeError(error)}`,
+    };
+  }
+  return {
+    kind: 'failure',
+    outcome: 'unknown',
+    error: `${provider}: the request may have reached the provider, outcome unknown: ${describeError(error)}`,
+  };
+}
+
+/** What {@link callProvider} needs. */
+export interface CallOptions {
+  readonly fetch: typeof fetch;
+  readonly url: string;
+  readonly init: RequestInit;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+  /** For error messages, e.g. `twilio`. */
+  readonly provider: string;
+}
+
+/**
+ * Makes one provider call and reads the whole answer within `timeoutMs`. Never throws: a failure
+ * before any answer is classified by {@link classifyFetchError}; an answer whose body could not be
+ * read keeps its status so that the caller decides.
+ */
+export async function callProvider(options: CallOptions): Promise<CallAnswer | CallFailure> {
+  const { signal, provider } = options;
+  if (signal?.aborted) {
+    return { kind: 'failure', outcome: 'presend', error: `${provider}: aborted before the request was sent` };
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`no answer within ${options.timeoutMs} ms`, 'TimeoutError')),
+    options.timeoutMs,
+  );
+  const onAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    let response: Response;
+    try {
+      response = await options.fetch(options.url, { ...options.init, signal: controller.signal });
+    } catch (error) {
+      return classifyFetchError(error, provider);
+    }
+    try {
+      const text = await response.text();
+      return { kind: 'answer', status: response.status, headers: response.headers, text };
+    } catch (error) {
+      return {
+        kind: 'answer',
+        status: response.status,
+        headers: response.headers,
+        text: undefined,
+        bodyError: describeError(error),
+      };
+    }
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Parses a `Retry-After` value (delay in seconds, or an HTTP date) into milliseconds from `now`;
+ * `undefined` when absent or unreadable.
+ */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Reads a JSON body; `undefined` when it is not valid JSON. */
+export function tryParseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Shortens provider text kept in results and events. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * Reads a request body, refusing it as soon as it passes `maxBytes` (by `Content-Length` first,
+ * then while streaming) so that an oversize body is never buffered whole nor parsed.
+ * @returns the bytes, or `null` when the body is too large.
+ */
+export async function readBodyWithLimit(request: Request, maxBytes: number): Promise<Uint8Array | null> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) return null;
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** Base64 of bytes (standard alphabet, padded). */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** Decodes strict base64 (standard alphabet, optional padding); `null` when malformed. */
+export function fromBase64(text: string): Uint8Array | null {
+  const t = text.trim();
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/.test(t)) return null;
+  try {
+    const binary = atob(t);
+    const out = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** Lower-case hex of bytes. */
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** Compares two strings in time that depends only on their lengths, not on where they differ. */
+export function timingSafeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** Basic auth header value for `user:password` (UTF-8). */
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${toBase64(new TextEncoder().encode(`${user}:${password}`))}`;
+}

@@ -1,0 +1,170 @@
+/**
+ * Twilio status callbacks and inbound messages → normalised provider events.
+ */
+import type { StatusEvent, SuppressionEvent } from 'campaign-lifecycle';
+import { OutreachError, reasonForTwilioCode } from 'campaign-lifecycle';
+import { clip } from './provider-http.js';
+
+/** A Twilio webhook form: the parsed body, or a plain record of its fields. */
+export type TwilioForm = URLSearchParams | Readonly<Record<string, string>>;
+
+/** The query parameter of the status callback URL that carries our message id. */
+export const TWILIO_MESSAGE_ID_PARAM = 'messageId';
+
+/**
+ * Every Twilio `MessageStatus` and the normalised status it becomes. `read` counts as delivered;
+ * `canceled` (a scheduled send canceled outside this library) as failed with reason `unknown`;
+ * inbound-only and undocumented values (`receiving`, `received`, `partially_delivered`) as
+ * `sending`, a progress report that never moves a message forward or back.
+ */
+export const TWILIO_STATUS_MAP: Readonly<Record<string, StatusEvent['status']>> = {
+  accepted: 'sending',
+  scheduled: 'sending',
+  queued: 'sending',
+  sending: 'sending',
+  sent: 'sent',
+  delivered: 'delivered',
+  read: 'delivered',
+  undelivered: 'failed',
+  failed: 'failed',
+  canceled: 'failed',
+  receiving: 'sending',
+  received: 'sending',
+  partially_delivered: 'sending',
+};
+
+function field(form: TwilioForm, name: string): string | undefined {
+  const value = form instanceof URLSearchParams ? form.get(name) : form[name];
+  if (value === null || value === undefined) return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function messageIdFromUrl(url: string | URL | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return (typeof url === 'string' ? new URL(url) : url).searchParams.get(TWILIO_MESSAGE_ID_PARAM) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Options of {@link parseTwilioStatusCallback}. */
+export interface ParseTwilioStatusCallbackOptions {
+  /** The URL the callback was posted to: our message id is its `messageId` query parameter. */
+  readonly url?: string | URL | undefined;
+  /** The `I-Twilio-Idempotency-Token` header, when present: a redelivery carries the same token. */
+  readonly idempotencyToken?: string | null | undefined;
+}
+
+/**
+ * Normalises a Twilio status callback. Never throws on an unknown status or error code: an
+ * unknown status is kept raw as a `sending` progress report that changes nothing, and an
+ * unmapped error code maps to reason `unknown` with the raw code kept.
+ * @throws OutreachError `VALIDATION_FAILED` when `MessageStatus` is missing, or when neither
+ * our message id nor `MessageSid` names the message.
+ * @example
+ * const event = parseTwilioStatusCallback(new URLSearchParams(body), { url: request.url });
+ */
+export function parseTwilioStatusCallback(
+  form: TwilioForm,
+  options: ParseTwilioStatusCallbackOptions = {},
+): StatusEvent {
+  const providerStatus = field(form, 'MessageStatus') ?? field(form, 'SmsStatus');
+  if (providerStatus === undefined) {
+    throw new OutreachError(
+      'VALIDATION_FAILED',
+      'This Twilio callback has no MessageStatus: it is not a status callback. Point only the StatusCallback URL here.',
+    );
+  }
+  const messageId = messageIdFromUrl(options.url) ?? field(form, TWILIO_MESSAGE_ID_PARAM);
+  const providerMessageId = field(form, 'MessageSid') ?? field(form, 'SmsSid');
+  if ((messageId === undefined || messageId.length > 200) && providerMessageId === undefined) {
+    throw new OutreachError(
+      'VALIDATION_FAILED',
+      `This Twilio status callback names no message: the URL has no "${TWILIO_MESSAGE_ID_PARAM}" parameter and the body no MessageSid.`,
+    );
+  }
+  const statusKey = providerStatus.toLowerCase();
+  const status = TWILIO_STATUS_MAP[statusKey] ?? 'sending';
+  const errorCode = field(form, 'ErrorCode');
+  const code = errorCode !== undefined && errorCode !== '0' ? clip(errorCode, 100) : undefined;
+  const errorMessage = field(form, 'ErrorMessage') ?? field(form, 'ChannelStatusMessage');
+  const token = options.idempotencyToken?.trim();
+  const dedupeKey = clip(
+    `twilio:${providerMessageId ?? messageId}:${statusKey}:${errorCode ?? ''}:${field(form, 'RawDlrDoneDate') ?? ''}`,
+    500,
+  );
+  const event: StatusEvent = {
+    type: 'status',
+    channel: 'sms',
+    status,
+    providerStatus: clip(providerStatus, 100),
+    dedupeKey,
+  };
+  if (messageId !== undefined && messageId.length <= 200) event.messageId = messageId;
+  if (providerMessageId !== undefined) event.providerMessageId = clip(providerMessageId, 300);
+  if (status === 'failed') event.reason = statusKey === 'canceled' ? 'unknown' : reasonForTwilioCode(code);
+  if (code !== undefined) event.code = code;
+  if (errorMessage !== undefined) event.detail = clip(errorMessage, 2000);
+  if (token) event.eventId = clip(token, 300);
+  return event;
+}
+
+/** Single-word replies that opt a recipient out (Twilio's default keywords, newest list). */
+export const TWILIO_OPT_OUT_KEYWORDS: readonly string[] = [
+  'STOP',
+  'STOPALL',
+  'UNSUBSCRIBE',
+  'CANCEL',
+  'END',
+  'QUIT',
+  'REVOKE',
+  'OPTOUT',
+];
+/** Single-word replies that opt a recipient back in. */
+export const TWILIO_OPT_IN_KEYWORDS: readonly string[] = ['START', 'YES', 'UNSTOP'];
+
+const OPT_OUT = new Set(TWILIO_OPT_OUT_KEYWORDS);
+const OPT_IN = new Set(TWILIO_OPT_IN_KEYWORDS);
+
+/** Options of {@link parseTwilioInbound}. */
+export interface ParseTwilioInboundOptions {
+  /** The suppression scope the opt-out applies to; the engine's default when absent. */
+  readonly scope?: string | undefined;
+}
+
+/**
+ * Turns an inbound message into a suppression change: `OptOutType` STOP → opt-out and START →
+ * opt-in (Twilio sets it when its opt-out handling fired, custom keywords included). Without
+ * `OptOutType`, a single-word body from Twilio's keyword lists decides, case-insensitively.
+ * Any other message (HELP, "STOP PLEASE", a reply) gives `null`.
+ * @throws OutreachError `VALIDATION_FAILED` when an opt-out or opt-in has no `From`.
+ * @example
+ * const change = parseTwilioInbound(new URLSearchParams('From=%2B14155550100&Body=STOP'));
+ */
+export function parseTwilioInbound(form: TwilioForm, options: ParseTwilioInboundOptions = {}): SuppressionEvent | null {
+  const optOutType = field(form, 'OptOutType')?.toUpperCase();
+  let action: SuppressionEvent['action'] | undefined;
+  if (optOutType !== undefined) {
+    if (optOutType === 'STOP') action = 'opt_out';
+    else if (optOutType === 'START') action = 'opt_in';
+  } else {
+    const word = field(form, 'Body')?.toUpperCase();
+    if (word !== undefined && OPT_OUT.has(word)) action = 'opt_out';
+    else if (word !== undefined && OPT_IN.has(word)) action = 'opt_in';
+  }
+  if (action === undefined) return null;
+  const address = field(form, 'From');
+  if (address === undefined || address.length > 320) {
+    throw new OutreachError(
+      'VALIDATION_FAILED',
+      'This Twilio inbound message has no usable From number, so no opt-out can be recorded.',
+    );
+  }
+  const event: SuppressionEvent = { type: 'suppression', action, channel: 'sms', address, source: 'twilio_inbound' };
+  if (options.scope !== undefined) event.scope = options.scope;
+  const sid = field(form, 'MessageSid') ?? field(form, 'SmsSid');
+  if (sid !== undefined) event.eventId = clip(`twilio-inbound:${sid}`, 300);
+  return event;
+}

@@ -1,0 +1,485 @@
+/**
+ * Streaming CSV import of contacts: csv-parse reads the file record by record, each row's address
+ * is normalised, duplicates are dropped, bad rows are reported with their line, and good rows go to
+ * the caller in awaited batches, so a file of a million rows never sits in memory.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type InfoRecord, type Options, parse } from 'csv-parse';
+import { OutreachError } from '../errors.js';
+import type { Channel } from '../statuses.js';
+import { normalizeEmail } from './email.js';
+import { assertCountryCodes, type CountryCode, normalizePhone } from './phone.js';
+
+/** Where a CSV comes from: text, bytes, a Node stream, a web stream or any async iterable of chunks. */
+export type CsvSource =
+  | string
+  | Uint8Array
+  | NodeJS.ReadableStream
+  | ReadableStream<string | Uint8Array>
+  | AsyncIterable<string | Uint8Array>
+  | Iterable<string | Uint8Array>;
+
+/** Options of {@link importContactsCsv}. */
+export interface CsvImportOptions {
+  /** The campaign's channel: `sms` normalises phone numbers, `email` email addresses. */
+  channel: Channel;
+  /**
+   * Header of the address column, matched without case. By default the first of `phone`, `mobile`,
+   * `phone_number`, `mobile_number`, `cell`, `telephone`, `tel`, `msisdn` (SMS) or `email`,
+   * `e-mail`, `email_address`, `mail` (email); spaces, `_` and `-` are ignored when matching.
+   */
+  addressColumn?: string | undefined;
+  /** Country assumed for national phone formats. */
+  defaultCountry?: CountryCode | undefined;
+  /** Countries whose numbers are accepted; others are rejected as `unsupported_country`. */
+  allowedCountries?: readonly CountryCode[] | undefined;
+  /** Rows per `onBatch` call. @defaultValue 1000 */
+  batchSize?: number | undefined;
+  /** Refuse files with more data rows than this (`PAYLOAD_TOO_LARGE`). */
+  maxRows?: number | undefined;
+  /**
+   * Which of these normalised addresses the campaign already holds (from earlier imports); they
+   * are dropped as duplicates. Called once per batch.
+   */
+  existing?: ((addresses: string[]) => Promise<ReadonlySet<string>>) | undefined;
+}
+
+/** One good row. */
+export interface ImportedContact {
+  /** Normalised address: E.164 or lower-cased email. */
+  address: string;
+  /** Every named column of the row, by trimmed header, as written in the file. */
+  fields: Record<string, string>;
+  /** Physical line of the file where the row starts (1-based, the header is line 1). */
+  line: number;
+}
+
+/** Why a row was refused. */
+export type RejectionCode =
+  | 'invalid_number'
+  | 'unsupported_country'
+  | 'invalid_email'
+  | 'missing_address'
+  | 'malformed_row'
+  | 'duplicate';
+
+/** One refused row. */
+export interface RejectedRow {
+  /** Physical line where the row starts (for an unparseable row, where the parser gave up). */
+  line: number;
+  /** The column at fault, or null when the whole row is. */
+  column: string | null;
+  /** A sentence a person can act on. */
+  reason: string;
+  code: RejectionCode;
+  /** The offending cell, as written. */
+  value?: string;
+}
+
+/** What an import did. */
+export interface CsvImportResult {
+  /** Rows handed to `onBatch`. */
+  imported: number;
+  /** Rows dropped because their address appeared earlier in the file or is already in the campaign. */
+  duplicates: number;
+  /**
+   * Refused rows in file order, duplicates included (code `duplicate`), at most
+   * {@link MAX_REPORTED_REJECTIONS} entries; `truncated` says when more were left out.
+   */
+  rejected: RejectedRow[];
+  /** Rows refused as invalid (duplicates not included): `imported + rejectedCount + duplicates = rows`. */
+  rejectedCount: number;
+  /** Data rows read (empty and all-blank lines are not rows). */
+  rows: number;
+  /** Whether `rejected` was cut at {@link MAX_REPORTED_REJECTIONS}. */
+  truncated: boolean;
+  /** The header, trimmed, in file order. */
+  columns: string[];
+  /** The header of the address column. */
+  addressColumn: string;
+}
+
+/** The most rejected rows an import lists (all are counted). */
+export const MAX_REPORTED_REJECTIONS = 10_000;
+
+const ADDRESS_ALIASES: Record<Channel, readonly string[]> = {
+  sms: [
+    'phone',
+    'mobile',
+    'phonenumber',
+    'mobilenumber',
+    'mobilephone',
+    'cell',
+    'cellphone',
+    'telephone',
+    'tel',
+    'msisdn',
+  ],
+  email: ['email', 'emailaddress', 'mail'],
+};
+
+const headerKey = (name: string) => name.toLowerCase().replace(/[\s_-]+/g, '');
+
+// Control characters other than tab, CR and LF: a header holding them is a binary file, not CSV.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: that is exactly what it looks for
+const BINARY = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
+
+function findAddressColumn(columns: readonly string[], options: CsvImportOptions): number {
+  const keys = columns.map(headerKey);
+  const wanted =
+    options.addressColumn === undefined ? ADDRESS_ALIASES[options.channel] : [headerKey(options.addressColumn)];
+  for (const key of wanted) {
+    const index = keys.indexOf(key);
+    if (index !== -1) return index;
+  }
+  const expected =
+    options.addressColumn === undefined
+      ? `"${options.channel === 'sms' ? 'phone' : 'email'}" column (or one of: ${ADDRESS_ALIASES[options.channel].join(', ')})`
+      : `"${options.addressColumn}" column`;
+  throw new OutreachError(
+    'CSV_INVALID',
+    `The CSV header has no ${expected}. Columns found: ${columns.map((c) => `"${c}"`).join(', ') || 'none'}. ` +
+      'Rename the address column or pass addressColumn.',
+    { details: { expected: options.addressColumn ?? wanted[0], columns: [...columns] } },
+  );
+}
+
+function checkHeader(record: string[]): string[] {
+  const columns = record.map((c) => c.trim());
+  if (columns.some((c) => BINARY.test(c))) {
+    throw new OutreachError('CSV_INVALID', 'The file is not a CSV text file (its first line holds binary data).', {
+      details: { reason: 'binary' },
+    });
+  }
+  const seen = new Set<string>();
+  for (const c of columns) {
+    if (c === '') continue;
+    if (c === '__proto__')
+      throw new OutreachError('CSV_INVALID', 'The CSV header has a column named "__proto__"; rename it.');
+    if (seen.has(c)) {
+      throw new OutreachError(
+        'CSV_INVALID',
+        `The CSV header names the column "${c}" twice; every column needs its own name.`,
+        {
+          details: { columns },
+        },
+      );
+    }
+    seen.add(c);
+  }
+  return columns;
+}
+
+function validateOptions(options: CsvImportOptions): void {
+  const { batchSize, maxRows } = options;
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
+    throw new OutreachError('VALIDATION_FAILED', `batchSize must be a positive whole number, got ${batchSize}.`);
+  }
+  if (maxRows !== undefined && (!Number.isInteger(maxRows) || maxRows < 0)) {
+    throw new OutreachError('VALIDATION_FAILED', `maxRows must be a whole number of at least 0, got ${maxRows}.`);
+  }
+  assertCountryCodes([
+    ...(options.defaultCountry ? [options.defaultCountry] : []),
+    ...(options.allowedCountries ?? []),
+  ]);
+}
+
+async function* chunksOf(source: CsvSource): AsyncGenerator<Buffer> {
+  if (typeof source === 'string') {
+    yield Buffer.from(source, 'utf8');
+    return;
+  }
+  if (source instanceof Uint8Array) {
+    yield Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+    return;
+  }
+  let iterable: AsyncIterable<unknown> | Iterable<unknown>;
+  if (typeof (source as ReadableStream).getReader === 'function' && !(Symbol.asyncIterator in source)) {
+    const reader = (source as ReadableStream<string | Uint8Array>).getReader();
+    iterable = {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) return;
+            yield value;
+          }
+        } finally {
+          reader.releaseLock();
+        }
+      },
+    };
+  } else {
+    iterable = source as AsyncIterable<unknown>;
+  }
+  for await (const chunk of iterable) {
+    if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8');
+    else if (chunk instanceof Uint8Array) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    else throw new OutreachError('CSV_INVALID', 'The CSV source yielded a chunk that is neither text nor bytes.');
+  }
+}
+
+/** Counts physical line breaks (CRLF, LF or CR) inside a record's fields, and the CRLFs among them. */
+function breaksIn(record: readonly string[]): { breaks: number; crlf: number } {
+  let breaks = 0;
+  let crlf = 0;
+  for (const field of record) {
+    if (field.indexOf('\n') === -1 && field.indexOf('\r') === -1) continue;
+    for (let i = 0; i < field.length; i++) {
+      const ch = field.charCodeAt(i);
+      if (ch === 13) {
+        breaks++;
+        if (field.charCodeAt(i + 1) === 10) {
+          crlf++;
+          i++;
+        }
+      } else if (ch === 10) breaks++;
+    }
+  }
+  return { breaks, crlf };
+}
+
+/**
+ * Imports contacts from a CSV file, streaming.
+ *
+ * The header row names the contact fields (trimmed, BOM stripped). Every data row is either handed
+ * to `onBatch` (awaited, so a slow store slows the reader instead of filling memory), dropped as a
+ * duplicate, or reported as rejected with its physical line, column and reason; good rows import
+ * even when others are bad. Empty lines and rows whose cells are all blank are skipped. A row with
+ * fewer cells than the header, or with non-empty cells beyond it, is `malformed_row` (trailing empty
+ * cells, as spreadsheets write them, are accepted).
+ *
+ * Memory stays bounded by `batchSize` except for the set of addresses seen so far (for duplicates
+ * within the file): about 60 bytes per distinct address.
+ *
+ * @throws OutreachError `CSV_INVALID` before any `onBatch` when the file is empty, binary, has no
+ * header, or the header lacks the address column (the message names the column expected and the
+ * columns found); `VALIDATION_FAILED` for bad options; `PAYLOAD_TOO_LARGE` when `maxRows` is passed:
+ * batches already handed over stay handed over, so run the import in a transaction when the whole
+ * file must be refused.
+ * @example
+ * const result = await importContactsCsv(file, { channel: 'sms', defaultCountry: 'GB' }, async (rows) => {
+ *   await storage.insertContacts(rows);
+ * });
+ */
+export async function importContactsCsv(
+  source: CsvSource,
+  options: CsvImportOptions,
+  onBatch: (rows: ImportedContact[]) => Promise<void>,
+): Promise<CsvImportResult> {
+  validateOptions(options);
+  const batchSize = options.batchSize ?? 1000;
+  const { channel, defaultCountry, allowedCountries, existing, maxRows } = options;
+  const phoneOptions = { defaultCountry, allowedCountries };
+
+  // csv-parse counts a CRLF inside a quoted field as two lines; `crlfSeen` undoes that.
+  let crlfSeen = 0;
+  // End line and empty-line count of the last record read: a row the parser skips starts after them.
+  let lastEnd = 0;
+  let lastEmpty = 0;
+  const onRecord = (record: string[], context: InfoRecord) => {
+    const { breaks, crlf } = breaksIn(record);
+    crlfSeen += crlf;
+    lastEnd = context.lines - crlfSeen;
+    lastEmpty = context.empty_lines;
+    return { record, line: lastEnd - breaks };
+  };
+  const parser = parse({
+    bom: true,
+    // Lines are computed here, in parse order, so that skips (also reported in parse order) agree.
+    // csv-parse types on_record as returning a record; it passes any value through.
+    on_record: onRecord as unknown as Options['on_record'],
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    trim: true,
+  });
+  const result: CsvImportResult = {
+    imported: 0,
+    duplicates: 0,
+    rejected: [],
+    rejectedCount: 0,
+    rows: 0,
+    truncated: false,
+    columns: [],
+    addressColumn: '',
+  };
+  const report = (row: RejectedRow) => {
+    if (row.code === 'duplicate') result.duplicates++;
+    else result.rejectedCount++;
+    if (result.rejected.length < MAX_REPORTED_REJECTIONS) result.rejected.push(row);
+    else result.truncated = true;
+  };
+
+  // Skips are emitted while parsing, ahead of the records still queued for this loop: each one
+  // remembers how many records came before it, so it is reported in its place.
+  const skipped: { after: number; row: RejectedRow }[] = [];
+  let consumed = 0;
+  parser.on('skip', (error: { code?: string; empty_lines?: number }) => {
+    skipped.push({
+      after: parser.info.records,
+      row: {
+        line: lastEnd + 1 + (error.empty_lines ?? lastEmpty) - lastEmpty,
+        column: null,
+        code: 'malformed_row',
+        reason:
+          error.code === 'CSV_QUOTE_NOT_CLOSED'
+            ? 'A quoted cell that starts on this row is never closed, so the rest of the file was read as one cell: close the quote.'
+            : `The row cannot be read as CSV (${error.code ?? 'parse error'}); check its quotes.`,
+      },
+    });
+  });
+
+  const feeding = pipeline(Readable.from(chunksOf(source)), parser);
+  // The loop below may stop early (bad header, maxRows); the rejection then surfaces there, not here.
+  feeding.catch(() => {});
+
+  const seen = new Map<string, number>();
+  let header: string[] | null = null;
+  let addressIndex = -1;
+  let batch: ImportedContact[] = [];
+
+  // Rows csv-parse could not read are data rows too (they count in `rows`); before the header
+  // they mean the file has no readable header at all.
+  const drainSkipped = (upTo: number) => {
+    while (skipped.length > 0 && (skipped[0] as { after: number }).after <= upTo) {
+      const { row } = skipped.shift() as { row: RejectedRow };
+      if (header === null) {
+        throw new OutreachError('CSV_INVALID', `The CSV header row cannot be read: ${row.reason}`, {
+          details: { reason: 'header', line: row.line },
+        });
+      }
+      result.rows++;
+      report(row);
+    }
+  };
+
+  const flush = async () => {
+    if (batch.length === 0) return;
+    let rows = batch;
+    batch = [];
+    if (existing) {
+      const known = await existing(rows.map((r) => r.address));
+      if (known.size > 0) {
+        const kept: ImportedContact[] = [];
+        for (const row of rows) {
+          if (known.has(row.address)) {
+            report({
+              line: row.line,
+              column: result.addressColumn,
+              code: 'duplicate',
+              reason: `${row.address} is already in the campaign.`,
+              value: row.fields[result.addressColumn] ?? row.address,
+            });
+          } else kept.push(row);
+        }
+        rows = kept;
+      }
+    }
+    if (rows.length === 0) return;
+    await onBatch(rows);
+    result.imported += rows.length;
+  };
+
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; line: number }>) {
+      const { record, line } = item;
+      drainSkipped(consumed);
+      consumed++;
+
+      if (header === null) {
+        header = checkHeader(record);
+        addressIndex = findAddressColumn(header, options);
+        result.columns = header;
+        result.addressColumn = header[addressIndex] as string;
+        continue;
+      }
+      result.rows++;
+      if (maxRows !== undefined && result.rows > maxRows) {
+        throw new OutreachError(
+          'PAYLOAD_TOO_LARGE',
+          `The CSV has more than ${maxRows} data rows; split it into smaller files.`,
+          { details: { maxRows, line } },
+        );
+      }
+      if (record.length < header.length) {
+        report({
+          line,
+          column: header[record.length] ?? null,
+          code: 'malformed_row',
+          reason: `The row has ${record.length} cells but the header has ${header.length}: "${header[record.length]}" and later columns are missing.`,
+        });
+        continue;
+      }
+      if (record.length > header.length && record.slice(header.length).some((v) => v !== '')) {
+        report({
+          line,
+          column: null,
+          code: 'malformed_row',
+          reason: `The row has ${record.length} cells but the header has ${header.length}; quote cells that contain commas.`,
+        });
+        continue;
+      }
+      const column = result.addressColumn;
+      const raw = record[addressIndex] as string;
+      if (raw === '') {
+        // A row of empty cells (spreadsheets leave them at the end) is not a row.
+        if (record.every((v) => v === '')) {
+          result.rows--;
+          continue;
+        }
+        report({ line, column, code: 'missing_address', reason: `The "${column}" cell is empty.` });
+        continue;
+      }
+      let address: string;
+      if (channel === 'sms') {
+        const r = normalizePhone(raw, phoneOptions);
+        if (!r.ok) {
+          report({ line, column, code: r.reason, reason: r.message, value: raw });
+          continue;
+        }
+        address = r.e164;
+      } else {
+        const r = normalizeEmail(raw);
+        if (!r.ok) {
+          report({ line, column, code: r.reason, reason: r.message, value: raw });
+          continue;
+        }
+        address = r.email;
+      }
+      const first = seen.get(address);
+      if (first !== undefined) {
+        report({ line, column, code: 'duplicate', reason: `${address} already appears on line ${first}.`, value: raw });
+        continue;
+      }
+      seen.set(address, line);
+      const fields: Record<string, string> = {};
+      for (let i = 0; i < header.length; i++) {
+        const name = header[i] as string;
+        if (name !== '') fields[name] = record[i] as string;
+      }
+      batch.push({ address, fields, line });
+      if (batch.length >= batchSize) await flush();
+    }
+  } catch (error) {
+    parser.destroy();
+    throw error;
+  }
+  await feeding;
+  drainSkipped(Number.POSITIVE_INFINITY);
+  if (header === null) {
+    throw new OutreachError(
+      'CSV_INVALID',
+      'The CSV file is empty: it needs a header row naming the columns, then one row per contact.',
+      {
+        details: { reason: 'empty' },
+      },
+    );
+  }
+  await flush();
+  // Parse errors and batch-level duplicates are reported out of step with the rows around them.
+  result.rejected.sort((a, b) => a.line - b.line);
+  return result;
+}

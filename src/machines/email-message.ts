@@ -1,0 +1,103 @@
+/**
+ * The email message machine (SendGrid): waiting → queued → sending → delivered, with `retrying` for
+ * deferrals, the deferral window of seed 000 and "late truth wins" for every guess the library makes.
+ */
+import { and } from 'xstate';
+import { DEFAULT_POLICY, type Policy } from '../policy.js';
+import { messageMachineSetup, sharedMessageConfig } from './message-machine-shared.js';
+
+/**
+ * Builds the email message machine for a policy. States are flat; final statuses carry the tag `final`
+ * instead of `type: 'final'`, so that a late provider report can still correct them.
+ * @example
+ * const machine = createEmailMessageMachine(resolvePolicy({ emailDeferralWindow: Infinity }));
+ * const [snapshot] = initialTransition(machine, { at: Date.now() });
+ */
+export function createEmailMessageMachine(policy: Policy) {
+  const { context, optOut, close, cancel, providerFailed } = sharedMessageConfig('email');
+  return messageMachineSetup('email', policy).createMachine({
+    id: 'email',
+    context,
+    initial: 'waiting',
+    states: {
+      waiting: {
+        on: { QUEUE: { target: 'queued', actions: 'stamp' }, CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+      },
+      queued: {
+        on: { DISPATCH: { target: 'sending', actions: 'countAttempt' }, CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+      },
+      backoff: {
+        after: { presendBackoff: { target: 'queued', actions: 'stamp' } },
+        on: { CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+      },
+      sending: {
+        after: {
+          sendingTimeout: { target: 'failed', actions: { type: 'setReason', params: { reason: 'timed_out' } } },
+        },
+        on: {
+          // No target: news of the provider's id must not restart the sending timer.
+          SEND_ACCEPTED: { guard: 'newProviderId', actions: 'recordProviderId' },
+          PROVIDER_SENDING: { guard: 'newProviderId', actions: 'recordProviderId' },
+          SEND_PRESEND_ERROR: [
+            { guard: 'mayRetryPresend', target: 'backoff', actions: 'stamp' },
+            { target: 'failed', actions: { type: 'setReason', params: { reason: 'pre_send_error' } } },
+          ],
+          SEND_REJECTED: providerFailed,
+          PROVIDER_DEFERRED: { target: 'retrying', actions: 'startDeferral' },
+          PROVIDER_DELIVERED: { target: 'delivered', actions: 'stamp' },
+          PROVIDER_FAILED: providerFailed,
+          CLOSE: close,
+          OPT_OUT: optOut,
+        },
+      },
+      retrying: {
+        after: {
+          deferralWindow: {
+            guard: 'deferralWindowIsFinite',
+            target: 'failed',
+            actions: { type: 'setReason', params: { reason: 'expired' } },
+          },
+        },
+        on: {
+          // No target: a repeated deferral must not restart the window.
+          PROVIDER_DEFERRED: { guard: 'newDeferral', actions: 'countDeferral' },
+          PROVIDER_DELIVERED: { target: 'delivered', actions: 'stamp' },
+          PROVIDER_FAILED: providerFailed,
+          CLOSE: close,
+          OPT_OUT: optOut,
+        },
+      },
+      delivered: { tags: ['final'], on: { OPT_OUT: optOut } },
+      failed: {
+        tags: ['final'],
+        on: {
+          PROVIDER_DEFERRED: { guard: 'timedOut', target: 'retrying', actions: 'startDeferral' },
+          PROVIDER_DELIVERED: { guard: 'guessedFailure', target: 'delivered', actions: 'clearFailure' },
+          PROVIDER_FAILED: [
+            { guard: and(['guessedFailure', 'reportsOptOut']), target: 'opted_out', actions: 'recordFailure' },
+            { guard: and(['guessedFailure', 'differentFailure']), actions: 'recordFailure' },
+          ],
+          RETRY: { guard: 'retryable', target: 'queued', actions: 'resetForRetry' },
+          OPT_OUT: optOut,
+        },
+      },
+      opted_out: { tags: ['final'] },
+      cancelled: {
+        tags: ['final'],
+        on: {
+          PROVIDER_DELIVERED: { guard: 'closedByUser', target: 'delivered', actions: 'clearFailure' },
+          PROVIDER_FAILED: [
+            { guard: and(['closedByUser', 'reportsOptOut']), target: 'opted_out', actions: 'recordFailure' },
+            { guard: 'closedByUser', target: 'failed', actions: 'recordFailure' },
+          ],
+        },
+      },
+    },
+  });
+}
+
+/** The email message machine with the seed policy ({@link DEFAULT_POLICY}). */
+export const emailMessageMachine = createEmailMessageMachine(DEFAULT_POLICY);
+
+/** The email message machine's type. */
+export type EmailMessageMachine = ReturnType<typeof createEmailMessageMachine>;

@@ -1,0 +1,103 @@
+/**
+ * The SMS message machine (Twilio): waiting → queued → sending → sent → delivered, with the two
+ * 10-minute rules of seed 000 and "late truth wins" for every guess the library makes.
+ */
+import { and } from 'xstate';
+import { DEFAULT_POLICY, type Policy } from '../policy.js';
+import { messageMachineSetup, sharedMessageConfig } from './message-machine-shared.js';
+
+/**
+ * Builds the SMS message machine for a policy. States are flat; final statuses carry the tag `final`
+ * instead of `type: 'final'`, so that a late provider report can still correct them.
+ * @example
+ * const machine = createSmsMessageMachine(resolvePolicy({ smsReceiptTimeout: '15m' }));
+ * const [snapshot] = initialTransition(machine, { at: Date.now() });
+ */
+export function createSmsMessageMachine(policy: Policy) {
+  const { context, optOut, close, cancel, providerFailed } = sharedMessageConfig('sms');
+  return messageMachineSetup('sms', policy).createMachine({
+    id: 'sms',
+    context,
+    initial: 'waiting',
+    states: {
+      waiting: {
+        on: { QUEUE: { target: 'queued', actions: 'stamp' }, CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+      },
+      queued: {
+        on: { DISPATCH: { target: 'sending', actions: 'countAttempt' }, CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+      },
+      backoff: {
+        after: { presendBackoff: { target: 'queued', actions: 'stamp' } },
+        on: { CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+      },
+      sending: {
+        after: {
+          sendingTimeout: { target: 'failed', actions: { type: 'setReason', params: { reason: 'timed_out' } } },
+        },
+        on: {
+          // No target: news of the provider's id must not restart the sending timer.
+          SEND_ACCEPTED: { guard: 'newProviderId', actions: 'recordProviderId' },
+          PROVIDER_SENDING: { guard: 'newProviderId', actions: 'recordProviderId' },
+          SEND_PRESEND_ERROR: [
+            { guard: 'mayRetryPresend', target: 'backoff', actions: 'stamp' },
+            { target: 'failed', actions: { type: 'setReason', params: { reason: 'pre_send_error' } } },
+          ],
+          SEND_REJECTED: providerFailed,
+          PROVIDER_SENT: { target: 'sent', actions: 'recordSent' },
+          PROVIDER_DELIVERED: { target: 'delivered', actions: 'stamp' },
+          PROVIDER_FAILED: providerFailed,
+          CLOSE: close,
+          OPT_OUT: optOut,
+        },
+      },
+      sent: {
+        after: { receiptTimeout: { target: 'assumed_delivered', actions: 'stamp' } },
+        on: {
+          PROVIDER_DELIVERED: { target: 'delivered', actions: 'stamp' },
+          PROVIDER_FAILED: providerFailed,
+          CLOSE: close,
+          OPT_OUT: optOut,
+        },
+      },
+      delivered: { tags: ['final'], on: { OPT_OUT: optOut } },
+      assumed_delivered: {
+        tags: ['final'],
+        on: {
+          PROVIDER_DELIVERED: { target: 'delivered', actions: 'stamp' },
+          PROVIDER_FAILED: providerFailed,
+          OPT_OUT: optOut,
+        },
+      },
+      failed: {
+        tags: ['final'],
+        on: {
+          PROVIDER_SENT: { guard: 'timedOut', target: 'sent', actions: 'recordSent' },
+          PROVIDER_DELIVERED: { guard: 'guessedFailure', target: 'delivered', actions: 'clearFailure' },
+          PROVIDER_FAILED: [
+            { guard: and(['guessedFailure', 'reportsOptOut']), target: 'opted_out', actions: 'recordFailure' },
+            { guard: and(['guessedFailure', 'differentFailure']), actions: 'recordFailure' },
+          ],
+          RETRY: { guard: 'retryable', target: 'queued', actions: 'resetForRetry' },
+          OPT_OUT: optOut,
+        },
+      },
+      opted_out: { tags: ['final'] },
+      cancelled: {
+        tags: ['final'],
+        on: {
+          PROVIDER_DELIVERED: { guard: 'closedByUser', target: 'delivered', actions: 'clearFailure' },
+          PROVIDER_FAILED: [
+            { guard: and(['closedByUser', 'reportsOptOut']), target: 'opted_out', actions: 'recordFailure' },
+            { guard: 'closedByUser', target: 'failed', actions: 'recordFailure' },
+          ],
+        },
+      },
+    },
+  });
+}
+
+/** The SMS message machine with the seed policy ({@link DEFAULT_POLICY}). */
+export const smsMessageMachine = createSmsMessageMachine(DEFAULT_POLICY);
+
+/** The SMS message machine's type. */
+export type SmsMessageMachine = ReturnType<typeof createSmsMessageMachine>;
