@@ -92,7 +92,6 @@ export type {
   UpdateCampaignInput,
   ContactInput,
   AddContactsResult,
-  CsvSource,
   ImportContactsOptions,
   ImportContactsResult,
   RetryResult,
@@ -110,3 +109,42 @@ export type {
 } from './engine/events.js';
 export type { ContentRenderer, NormalizedAddress } from './engine/render-message.js';
 export { defaultRenderer } from './engine/render-message.js';
+export type { CsvSource, CsvImportOptions, CsvImportResult, ImportedContact, RejectedRow, RejectionCode } from './contacts/csv-import.js';
+export { importContactsCsv, MAX_REPORTED_REJECTIONS } from './contacts/csv-import.js';
+export type { EmailResult } from './contacts/email.js';
+export { normalizeEmail } from './contacts/email.js';
+export type { CountryCode, PhoneOptions, PhoneRejection, PhoneResult } from './contacts/phone.js';
+export { normalizePhone } from './contacts/phone.js';
+export type {
+  TemplateVariable,
+  TemplatePart,
+  SmsEncodingInfo,
+  RenderedSms,
+  RenderedEmail,
+  RenderEmailOptions,
+  UnsubscribeTokenPayload,
+  CreateUnsubscribeTokenInput,
+  VerifyUnsubscribeTokenOptions,
+} from './templates/index.js';
+export {
+  parseTemplate,
+  compileTemplate,
+  fillTemplate,
+  smsSegments,
+  isGsm7,
+  renderSms,
+  renderEmail,
+  escapeHtml,
+  UNSUBSCRIBE_VARIABLE,
+  templateVariables,
+  validateContent,
+  missingFieldsFor,
+  createUnsubscribeToken,
+  verifyUnsubscribeToken,
+} from './templates/index.js';
+export type { CsvExportOptions } from './export/csv-stream.js';
+export type { CampaignExportRow } from './export/campaigns-csv.js';
+export { campaignsCsv, CAMPAIGN_CSV_COLUMNS } from './export/campaigns-csv.js';
+export type { MessageExportRow, MessagesCsvOptions } from './export/messages-csv.js';
+export { messagesCsv } from './export/messages-csv.js';
+export { neutralizeCell } from './export/neutralize-cell.js';

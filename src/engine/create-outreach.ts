@@ -32,7 +32,7 @@ import {
 } from '../provider-events.js';
 import type { CampaignRecord, ContactRecord, MessageRecord } from '../records.js';
 import { type CampaignStatus, type Channel, type MessageCounts, type MessageStatus, isFinalMessageStatus } from '../statuses.js';
-import { importContactsCsv } from '../contacts/csv-import.js';
+import { type CsvSource, importContactsCsv } from '../contacts/csv-import.js';
 import type { CountryCode } from '../contacts/phone.js';
 import { campaignsCsv } from '../export/campaigns-csv.js';
 import { messagesCsv } from '../export/messages-csv.js';
@@ -102,9 +102,6 @@ export interface AddContactsResult {
   readonly duplicates: number;
   readonly rejected: readonly { index: number; address: string; reason: string }[];
 }
-
-/** Where a CSV import reads from: text, bytes, a Node or web stream, or an async iterable of chunks. */
-export type CsvSource = Parameters<typeof importContactsCsv>[0];
 
 /** Options of `importContacts`. */
 export interface ImportContactsOptions {
