@@ -417,9 +417,9 @@ export function createOutreach(options: OutreachOptions): Outreach {
 
   const view = async (t: StorageTransaction, c: CampaignRecord) => campaignView(c, await t.getCounters(c.id));
 
-  const createCampaign = (input: CreateCampaignInput) => {
+  const createCampaign = async (input: CreateCampaignInput) => {
     const parsed = CreateSchema.safeParse(input);
-    if (!parsed.success) return Promise.reject(invalid('The campaign', parsed.error));
+    if (!parsed.success) throw invalid('The campaign', parsed.error);
     const p = parsed.data;
     const content = p.content === undefined ? null : parseContent(p.channel, p.content);
     return tx(async (t) => {
@@ -457,9 +457,9 @@ export function createOutreach(options: OutreachOptions): Outreach {
     return [...fields];
   };
 
-  const updateCampaign = (id: string, patch: UpdateCampaignInput) => {
+  const updateCampaign = async (id: string, patch: UpdateCampaignInput) => {
     const parsed = UpdateSchema.safeParse(patch);
-    if (!parsed.success) return Promise.reject(invalid('The campaign update', parsed.error));
+    if (!parsed.success) throw invalid('The campaign update', parsed.error);
     return tx(async (t, out) => {
       const c = await mustGetCampaign(t, id);
       const moved = await moveCampaign(t, out, c, { type: 'EDIT' }, 'edit');
