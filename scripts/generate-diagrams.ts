@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AnyStateMachine } from 'xstate';
+import { campaignMachine } from '../src/machines/campaign.js';
 import { emailMessageMachine } from '../src/machines/email-message.js';
 import { smsMessageMachine } from '../src/machines/sms-message.js';
 
@@ -33,6 +34,12 @@ export const DIAGRAMS: readonly DiagramEntry[] = [
     title: 'Email message lifecycle',
     intro: 'States of one email message (SendGrid), with the seed timeouts of the default policy.',
     machine: emailMessageMachine,
+  },
+  {
+    name: 'campaign',
+    title: 'Campaign lifecycle',
+    intro: 'States of one campaign. While it runs, PROGRESS events carry the per-status message counters and the guards derive the status (seed 000).',
+    machine: campaignMachine,
   },
 ];
 

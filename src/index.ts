@@ -83,7 +83,15 @@ export {
   campaignCan,
 } from './machines/campaign.js';
 export type { MessageEvent, TimerEvent } from './machines/message-events.js';
-export { MessageEventSchema } from './machines/message-events.js';
+export { MessageEventSchema, TimerEventSchema } from './machines/message-events.js';
+export type { MessageStateId, MessageMachineInput } from './machines/message-machine-shared.js';
+export { MESSAGE_STATE_STATUS, canRetry } from './machines/message-machine-shared.js';
+export type { SmsMessageMachine } from './machines/sms-message.js';
+export { createSmsMessageMachine, smsMessageMachine } from './machines/sms-message.js';
+export type { EmailMessageMachine } from './machines/email-message.js';
+export { createEmailMessageMachine, emailMessageMachine } from './machines/email-message.js';
+export type { MessageStep, MessageStepper, MessageTimer, MessageCurrent } from './machines/message-step.js';
+export { createMessageStepper, applyMessageEvent, statusOfMessageState } from './machines/message-step.js';
 export type {
   Outreach,
   OutreachOptions,
