@@ -7,7 +7,10 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^campaign-lifecycle$/, replacement: here('./src/index.ts') },
-      { find: /^campaign-lifecycle\/(memory|postgres|twilio|sendgrid|testing)$/, replacement: here('./adapters/$1/index.ts') },
+      {
+        find: /^campaign-lifecycle\/(memory|postgres|twilio|sendgrid|testing)$/,
+        replacement: here('./adapters/$1/index.ts'),
+      },
     ],
   },
   test: {

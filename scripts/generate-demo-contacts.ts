@@ -7,8 +7,50 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { seededRandom } from '../adapters/testing/simulated-carriers.js';
 
-const FIRST = ['Ada', 'Grace', 'Alan', 'Katherine', 'Linus', 'Margaret', 'Tim', 'Barbara', 'Edsger', 'Frances', 'Dennis', 'Radia', 'Ken', 'Hedy', 'John', 'Shafi', 'Leslie', 'Sophie', 'Niklaus', 'Joan'];
-const LAST = ['Lovelace', 'Hopper', 'Turing', 'Johnson', 'Torvalds', 'Hamilton', 'Berners-Lee', 'Liskov', 'Dijkstra', 'Allen', 'Ritchie', 'Perlman', 'Thompson', 'Lamarr', 'McCarthy', 'Goldwasser', 'Lamport', 'Wilson', 'Wirth', 'Clarke'];
+const FIRST = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Katherine',
+  'Linus',
+  'Margaret',
+  'Tim',
+  'Barbara',
+  'Edsger',
+  'Frances',
+  'Dennis',
+  'Radia',
+  'Ken',
+  'Hedy',
+  'John',
+  'Shafi',
+  'Leslie',
+  'Sophie',
+  'Niklaus',
+  'Joan',
+];
+const LAST = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Johnson',
+  'Torvalds',
+  'Hamilton',
+  'Berners-Lee',
+  'Liskov',
+  'Dijkstra',
+  'Allen',
+  'Ritchie',
+  'Perlman',
+  'Thompson',
+  'Lamarr',
+  'McCarthy',
+  'Goldwasser',
+  'Lamport',
+  'Wilson',
+  'Wirth',
+  'Clarke',
+];
 const AREAS = ['415', '212', '617', '312', '206', '303', '512', '919'];
 
 const random = seededRandom(2026);
@@ -24,7 +66,13 @@ for (let i = 0; i < 3000; i++) {
   const line = digits(4);
   const style = Math.floor(random() * 4);
   const phone =
-    style === 0 ? `(${area}) ${exchange}-${line}` : style === 1 ? `${area}-${exchange}-${line}` : style === 2 ? `+1 ${area} ${exchange} ${line}` : `${area}.${exchange}.${line}`;
+    style === 0
+      ? `(${area}) ${exchange}-${line}`
+      : style === 1
+        ? `${area}-${exchange}-${line}`
+        : style === 2
+          ? `+1 ${area} ${exchange} ${line}`
+          : `${area}.${exchange}.${line}`;
   const email = `${first}.${last}${i}@example.org`.replace(/[^A-Za-z0-9.@-]/g, '');
   const grade = String(1 + Math.floor(random() * 12));
   const name = random() < 0.02 ? `"${first}, Jr."` : first;

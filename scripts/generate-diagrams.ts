@@ -38,7 +38,8 @@ export const DIAGRAMS: readonly DiagramEntry[] = [
   {
     name: 'campaign',
     title: 'Campaign lifecycle',
-    intro: 'States of one campaign. While it runs, PROGRESS events carry the per-status message counters and the guards derive the status (seed 000).',
+    intro:
+      'States of one campaign. While it runs, PROGRESS events carry the per-status message counters and the guards derive the status (seed 000).',
     machine: campaignMachine,
   },
 ];

@@ -16,7 +16,10 @@ const PART = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/gy;
 export function toMs(duration: Duration): number {
   if (typeof duration === 'number') {
     if (Number.isNaN(duration) || duration < 0) {
-      throw new OutreachError('VALIDATION_FAILED', `Duration ${duration} is not a non-negative number of milliseconds.`);
+      throw new OutreachError(
+        'VALIDATION_FAILED',
+        `Duration ${duration} is not a non-negative number of milliseconds.`,
+      );
     }
     return duration;
   }

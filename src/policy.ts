@@ -91,13 +91,19 @@ export function resolvePolicy(input: PolicyInput = {}): Policy {
       throw new OutreachError('VALIDATION_FAILED', `policy.${field}: ${(cause as Error).message}`, { cause });
     }
     if (finite && !Number.isFinite(ms)) {
-      throw new OutreachError('VALIDATION_FAILED', `policy.${field} must be finite; only emailDeferralWindow may be Infinity.`);
+      throw new OutreachError(
+        'VALIDATION_FAILED',
+        `policy.${field} must be finite; only emailDeferralWindow may be Infinity.`,
+      );
     }
     return ms;
   };
   const retries = input.maxPresendRetries ?? DEFAULT_POLICY.maxPresendRetries;
   if (!Number.isInteger(retries) || retries < 0 || retries > 100) {
-    throw new OutreachError('VALIDATION_FAILED', `policy.maxPresendRetries must be a whole number from 0 to 100, got ${retries}.`);
+    throw new OutreachError(
+      'VALIDATION_FAILED',
+      `policy.maxPresendRetries must be a whole number from 0 to 100, got ${retries}.`,
+    );
   }
   const autoPause = input.autoPause ?? DEFAULT_POLICY.autoPause;
   if (autoPause !== false) {

@@ -1,3 +1,4 @@
 /** @module campaign-lifecycle/memory — in-process storage, the embedded default. */
-export { memoryStorage } from './memory-storage.js';
+
 export type { MemoryStorageOptions } from './memory-storage.js';
+export { memoryStorage } from './memory-storage.js';

@@ -11,6 +11,7 @@ import {
   type ContactRecord,
   type CounterDelta,
   type DeadlineRecord,
+  emptyCounts,
   type MessageFilter,
   type MessageLogEntry,
   type MessageRecord,
@@ -20,7 +21,6 @@ import {
   type Storage,
   type StorageTransaction,
   type SuppressionRecord,
-  emptyCounts,
 } from 'campaign-lifecycle';
 
 /** Options of {@link memoryStorage}. */
@@ -215,7 +215,12 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     return s;
   };
 
-  const page = <T>(ids: SortedIds | undefined, p: Partial<Page>, get: (id: string) => T | undefined, keep?: (v: T) => boolean) => {
+  const page = <T>(
+    ids: SortedIds | undefined,
+    p: Partial<Page>,
+    get: (id: string) => T | undefined,
+    keep?: (v: T) => boolean,
+  ) => {
     const out: T[] = [];
     if (!ids) return out;
     const limit = p.limit ?? Number.POSITIVE_INFINITY;
@@ -324,7 +329,9 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     },
     async getCounters(campaignId): Promise<CampaignCounters> {
       const c = counters.get(campaignId);
-      return c ? { counts: { ...c.counts }, opens: c.opens, clicks: c.clicks } : { counts: emptyCounts(), opens: 0, clicks: 0 };
+      return c
+        ? { counts: { ...c.counts }, opens: c.opens, clicks: c.clicks }
+        : { counts: emptyCounts(), opens: 0, clicks: 0 };
     },
 
     async claimChannel(scope, channel, campaignId) {
@@ -393,9 +400,9 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     async deleteContacts(campaignId, ids) {
       const all = contactsByCampaign.get(campaignId);
       if (!all) return 0;
-      const targets = (ids ?? [...all.ids]).map((id) => contacts.get(id)).filter(
-        (c): c is ContactRecord => c !== undefined && c.campaignId === campaignId,
-      );
+      const targets = (ids ?? [...all.ids])
+        .map((id) => contacts.get(id))
+        .filter((c): c is ContactRecord => c !== undefined && c.campaignId === campaignId);
       for (const c of targets) {
         contacts.delete(c.id);
         all.remove(c.id);
@@ -553,7 +560,10 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
           added.push(r);
         }
       }
-      if (added.length) record(() => added.forEach((r) => suppressions.get(key2(r.scope, r.channel))?.delete(r.address)));
+      if (added.length)
+        record(() => {
+          for (const r of added) suppressions.get(key2(r.scope, r.channel))?.delete(r.address);
+        });
     },
     async removeSuppression(scope, channel, address) {
       const list = suppressions.get(key2(scope, channel));
@@ -578,7 +588,10 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
         fresh.push(k);
         return true;
       });
-      if (fresh.length) record(() => fresh.forEach((k) => seen.delete(k)));
+      if (fresh.length)
+        record(() => {
+          for (const k of fresh) seen.delete(k);
+        });
       return result;
     },
   };

@@ -33,7 +33,8 @@ export interface FakeClockOptions {
 
 const toTime = (value: Date | number | string): number => {
   const t = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
-  if (!Number.isFinite(t)) throw new OutreachError('VALIDATION_FAILED', `"${String(value)}" is not a date the fake clock can use.`);
+  if (!Number.isFinite(t))
+    throw new OutreachError('VALIDATION_FAILED', `"${String(value)}" is not a date the fake clock can use.`);
   return t;
 };
 
@@ -139,7 +140,10 @@ export function createFakeClock(options: FakeClockOptions = {}): FakeClock {
       return exclusive(async () => {
         const target = toTime(date);
         if (target < now) {
-          throw new OutreachError('VALIDATION_FAILED', `The fake clock cannot go back from ${new Date(now).toISOString()} to ${new Date(target).toISOString()}.`);
+          throw new OutreachError(
+            'VALIDATION_FAILED',
+            `The fake clock cannot go back from ${new Date(now).toISOString()} to ${new Date(target).toISOString()}.`,
+          );
         }
         await runUntil(target);
       });

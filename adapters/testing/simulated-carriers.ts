@@ -13,11 +13,11 @@ import {
   type OutgoingSms,
   OutreachError,
   type ProviderEvent,
+  reasonForSendgridEvent,
+  reasonForTwilioCode,
   type SendResult,
   type SmsTransport,
   type TransportLimits,
-  reasonForSendgridEvent,
-  reasonForTwilioCode,
   toMs,
 } from 'campaign-lifecycle';
 
@@ -44,7 +44,11 @@ export type SmsOutcome =
   /** Sent, then a STOP reply: the message is opted out and the number suppressed. */
   | { kind: 'stop_reply' }
   /** Receipts arrive only after `after` (late truth): sent at once, then delivered or undelivered. */
-  | { kind: 'late'; after: Duration; then: { kind: 'delivered' } | { kind: 'undelivered'; code: string } | { kind: 'sent_then_delivered' } };
+  | {
+      kind: 'late';
+      after: Duration;
+      then: { kind: 'delivered' } | { kind: 'undelivered'; code: string } | { kind: 'sent_then_delivered' };
+    };
 
 /** What happens to one email. */
 export type EmailOutcome =
@@ -214,10 +218,26 @@ export function simulatedSmsCarrier(options: SimulatedCarrierOptions<SmsOutcome>
         break;
       case 'undelivered':
         reporter.report(latency, status(messageId, sid, { status: 'sent' }));
-        reporter.report(latency + receipt, status(messageId, sid, { status: 'failed', reason: reasonForTwilioCode(o.code), code: o.code, providerStatus: 'undelivered' }));
+        reporter.report(
+          latency + receipt,
+          status(messageId, sid, {
+            status: 'failed',
+            reason: reasonForTwilioCode(o.code),
+            code: o.code,
+            providerStatus: 'undelivered',
+          }),
+        );
         break;
       case 'failed':
-        reporter.report(latency, status(messageId, sid, { status: 'failed', reason: reasonForTwilioCode(o.code), code: o.code, providerStatus: 'failed' }));
+        reporter.report(
+          latency,
+          status(messageId, sid, {
+            status: 'failed',
+            reason: reasonForTwilioCode(o.code),
+            code: o.code,
+            providerStatus: 'failed',
+          }),
+        );
         break;
       case 'stop_reply':
         reporter.report(latency, status(messageId, sid, { status: 'sent' }));
@@ -235,7 +255,12 @@ export function simulatedSmsCarrier(options: SimulatedCarrierOptions<SmsOutcome>
             after,
             o.then.kind === 'delivered'
               ? status(messageId, sid, { status: 'delivered' })
-              : status(messageId, sid, { status: 'failed', reason: reasonForTwilioCode(o.then.code), code: o.then.code, providerStatus: 'undelivered' }),
+              : status(messageId, sid, {
+                  status: 'failed',
+                  reason: reasonForTwilioCode(o.then.code),
+                  code: o.then.code,
+                  providerStatus: 'undelivered',
+                }),
           );
         }
         break;
@@ -262,11 +287,22 @@ export function simulatedSmsCarrier(options: SimulatedCarrierOptions<SmsOutcome>
     }
     if (o.kind === 'rejected') {
       rec.note(now, message.messageId, message.to, 'rejected');
-      return { outcome: 'rejected', reason: reasonForTwilioCode(o.code), code: o.code, error: `simulated: refused with ${o.code}` };
+      return {
+        outcome: 'rejected',
+        reason: reasonForTwilioCode(o.code),
+        code: o.code,
+        error: `simulated: refused with ${o.code}`,
+      };
     }
     if (o.kind === 'credentials_refused') {
       rec.note(now, message.messageId, message.to, 'rejected');
-      return { outcome: 'rejected', reason: 'sender_config', code: '20003', error: 'simulated: 401 authenticate', fatal: true };
+      return {
+        outcome: 'rejected',
+        reason: 'sender_config',
+        code: '20003',
+        error: 'simulated: 401 authenticate',
+        fatal: true,
+      };
     }
     const sid = `SM${(++seq).toString(16).padStart(32, '0')}`;
     play(o, message.messageId, sid, message.to);
@@ -297,7 +333,9 @@ export function simulatedSmsCarrier(options: SimulatedCarrierOptions<SmsOutcome>
  * @example
  * const email = simulatedEmailCarrier({ clock, mix: [[0.95, { kind: 'delivered' }], [0.05, { kind: 'deferred', times: 3 }]] });
  */
-export function simulatedEmailCarrier(options: SimulatedCarrierOptions<EmailOutcome>): EmailTransport & SimulatedCarrier {
+export function simulatedEmailCarrier(
+  options: SimulatedCarrierOptions<EmailOutcome>,
+): EmailTransport & SimulatedCarrier {
   const { clock } = options;
   const latency = toMs(options.latency ?? '2s');
   const receipt = toMs(options.receiptDelay ?? '5s');
@@ -320,12 +358,22 @@ export function simulatedEmailCarrier(options: SimulatedCarrierOptions<EmailOutc
       case 'deferred': {
         const every = toMs(o.every ?? '1h');
         for (let i = 0; i < o.times; i++) {
-          reporter.report(t + i * every, ev(messageId, id, { status: 'deferred', attempt: i + 1, providerStatus: 'deferred' }));
+          reporter.report(
+            t + i * every,
+            ev(messageId, id, { status: 'deferred', attempt: i + 1, providerStatus: 'deferred' }),
+          );
         }
         const end = t + o.times * every;
         if ((o.then ?? 'delivered') === 'delivered') reporter.report(end, ev(messageId, id, { status: 'delivered' }));
         else if (o.then === 'bounce') {
-          reporter.report(end, ev(messageId, id, { status: 'failed', reason: reasonForSendgridEvent({ event: 'bounce', type: 'bounce' }), providerStatus: 'bounce' }));
+          reporter.report(
+            end,
+            ev(messageId, id, {
+              status: 'failed',
+              reason: reasonForSendgridEvent({ event: 'bounce', type: 'bounce' }),
+              providerStatus: 'bounce',
+            }),
+          );
         }
         break;
       }
@@ -343,7 +391,11 @@ export function simulatedEmailCarrier(options: SimulatedCarrierOptions<EmailOutc
       case 'dropped':
         reporter.report(
           latency,
-          ev(messageId, id, { status: 'failed', reason: reasonForSendgridEvent({ event: 'dropped', reason: o.reason }), providerStatus: 'dropped' }),
+          ev(messageId, id, {
+            status: 'failed',
+            reason: reasonForSendgridEvent({ event: 'dropped', reason: o.reason }),
+            providerStatus: 'dropped',
+          }),
         );
         break;
       case 'unsubscribe':

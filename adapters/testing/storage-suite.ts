@@ -7,10 +7,10 @@ import {
   type Channel,
   type ContactRecord,
   type DeadlineRecord,
+  isOutreachError,
   type MessageRecord,
   type MessageStatus,
   type Storage,
-  isOutreachError,
 } from 'campaign-lifecycle';
 
 /** The parts of a test runner the suites need (vitest, jest, mocha and node:test all fit). */
@@ -43,7 +43,10 @@ async function rejects(p: Promise<unknown>, code: string, message: string) {
   try {
     await p;
   } catch (error) {
-    check(isOutreachError(error) && error.code === code, `${message}: expected OutreachError ${code}, got ${String(error)}`);
+    check(
+      isOutreachError(error) && error.code === code,
+      `${message}: expected OutreachError ${code}, got ${String(error)}`,
+    );
     return;
   }
   throw new Error(`storage conformance: ${message}: expected a rejection with ${code}`);
@@ -61,7 +64,10 @@ export function sampleCampaign(overrides: Partial<CampaignRecord> = {}): Campaig
     name: 'Snow day',
     description: '',
     status: 'draft',
-    state: { value: 'draft', context: { channel: 'sms', scheduledAt: null, failureCause: null, hasRun: false, autoPaused: false } },
+    state: {
+      value: 'draft',
+      context: { channel: 'sms', scheduledAt: null, failureCause: null, hasRun: false, autoPaused: false },
+    },
     content: { body: 'Hello {{first_name}}' },
     metadata: {},
     messageCount: 0,
@@ -74,8 +80,19 @@ export function sampleCampaign(overrides: Partial<CampaignRecord> = {}): Campaig
 }
 
 /** A contact record fit for storage tests. */
-export function sampleContact(campaignId: string, address: string, overrides: Partial<ContactRecord> = {}): ContactRecord {
-  return { id: uid('ctc'), campaignId, address, fields: { first_name: 'Ada' }, createdAt: 1_700_000_000_000, ...overrides };
+export function sampleContact(
+  campaignId: string,
+  address: string,
+  overrides: Partial<ContactRecord> = {},
+): ContactRecord {
+  return {
+    id: uid('ctc'),
+    campaignId,
+    address,
+    fields: { first_name: 'Ada' },
+    createdAt: 1_700_000_000_000,
+    ...overrides,
+  };
 }
 
 /** A message record fit for storage tests. */
@@ -153,12 +170,32 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
         check((await t.getCampaign('cmp_missing')) === undefined, 'a missing campaign is undefined');
         await t.updateCampaign({ ...a, name: 'Renamed', status: 'ready' });
         same((await t.getCampaign(a.id))?.name, 'Renamed', 'updateCampaign replaces the record');
-        same((await t.listCampaigns({ scope: 'A' })).map((x) => x.id), [a.id, b.id], 'list by scope, ordered by id');
-        same((await t.listCampaigns({ channel: 'email' })).map((x) => x.id), [b.id], 'list by channel');
-        same((await t.listCampaigns({ statuses: ['ready'], scope: 'A' })).map((x) => x.id), [a.id, b.id], 'list by status');
-        same((await t.listCampaigns({ after: a.id, limit: 1 })).map((x) => x.id), [b.id], 'page after an id');
+        same(
+          (await t.listCampaigns({ scope: 'A' })).map((x) => x.id),
+          [a.id, b.id],
+          'list by scope, ordered by id',
+        );
+        same(
+          (await t.listCampaigns({ channel: 'email' })).map((x) => x.id),
+          [b.id],
+          'list by channel',
+        );
+        same(
+          (await t.listCampaigns({ statuses: ['ready'], scope: 'A' })).map((x) => x.id),
+          [a.id, b.id],
+          'list by status',
+        );
+        same(
+          (await t.listCampaigns({ after: a.id, limit: 1 })).map((x) => x.id),
+          [b.id],
+          'page after an id',
+        );
       });
-      await rejects(s.transaction((t) => t.insertCampaign(a)), 'CONFLICT', 'a duplicate campaign id');
+      await rejects(
+        s.transaction((t) => t.insertCampaign(a)),
+        'CONFLICT',
+        'a duplicate campaign id',
+      );
     });
 
     it('should keep none of the writes of a transaction that throws', async () => {
@@ -180,7 +217,9 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
           await t.addSuppressions([{ scope: 's', channel: 'sms', address: '+1', source: 't', at: 1 }]);
           await t.markSeen(['k1']);
           await t.claimChannel('s', 'sms', a.id);
-          await t.appendLog([{ messageId: m.id, campaignId: a.id, at: 1, event: 'E', from: 'queued', to: 'sending', changed: true }]);
+          await t.appendLog([
+            { messageId: m.id, campaignId: a.id, at: 1, event: 'E', from: 'queued', to: 'sending', changed: true },
+          ]);
           throw boom;
         });
       } catch (error) {
@@ -191,7 +230,11 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
         same((await t.getCampaign(a.id))?.name, 'Snow day', 'campaign update rolled back');
         same((await t.getCounters(a.id)).counts.queued, 0, 'counters rolled back');
         same((await t.getMessage(m.id))?.state, 'queued', 'message update rolled back');
-        same((await t.claimMessages(a.id, 'queued', 10)).map((x) => x.id), [m.id], 'state index rolled back');
+        same(
+          (await t.claimMessages(a.id, 'queued', 10)).map((x) => x.id),
+          [m.id],
+          'state index rolled back',
+        );
         same(await t.nextDeadlineAt(), undefined, 'deadline rolled back');
         same([...(await t.suppressedAmong('s', 'sms', ['+1']))], [], 'suppression rolled back');
         same(await t.markSeen(['k1']), [true], 'seen keys rolled back');
@@ -236,15 +279,35 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
       const rows = ['+14155550101', '+14155550102', '+14155550103'].map((a) => sampleContact(cid, a));
       await s.transaction((t) => t.insertContacts(rows));
       await s.transaction(async (t) => {
-        same((await t.listContacts(cid, { limit: 2 })).map((c) => c.id), rows.slice(0, 2).map((c) => c.id), 'first page');
-        same((await t.listContacts(cid, { after: rows[1]?.id, limit: 2 })).map((c) => c.id), [rows[2]?.id], 'next page');
+        same(
+          (await t.listContacts(cid, { limit: 2 })).map((c) => c.id),
+          rows.slice(0, 2).map((c) => c.id),
+          'first page',
+        );
+        same(
+          (await t.listContacts(cid, { after: rows[1]?.id, limit: 2 })).map((c) => c.id),
+          [rows[2]?.id],
+          'next page',
+        );
         same(await t.countContacts(cid), 3, 'count');
-        same([...(await t.existingAddresses(cid, ['+14155550102', '+14155550199']))], ['+14155550102'], 'existing addresses');
-        same([...(await t.getContacts([rows[0]?.id as string, 'ctc_missing'])).keys()], [rows[0]?.id], 'getContacts skips missing');
+        same(
+          [...(await t.existingAddresses(cid, ['+14155550102', '+14155550199']))],
+          ['+14155550102'],
+          'existing addresses',
+        );
+        same(
+          [...(await t.getContacts([rows[0]?.id as string, 'ctc_missing'])).keys()],
+          [rows[0]?.id],
+          'getContacts skips missing',
+        );
         same(await t.deleteContacts(cid, [rows[0]?.id as string]), 1, 'delete one');
         same(await t.countContacts(cid), 2, 'count after delete');
       });
-      await rejects(s.transaction((t) => t.insertContacts([rows[1] as ContactRecord])), 'CONFLICT', 'a duplicate contact id');
+      await rejects(
+        s.transaction((t) => t.insertContacts([rows[1] as ContactRecord])),
+        'CONFLICT',
+        'a duplicate contact id',
+      );
     });
 
     it('should claim messages by machine state, oldest first, and move them between states', async () => {
@@ -254,14 +317,26 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
       await s.transaction((t) => t.insertMessages(ms));
       await s.transaction(async (t) => {
         const first = await t.claimMessages(cid, 'queued', 2);
-        same(first.map((m) => m.id), ms.slice(0, 2).map((m) => m.id), 'oldest first, up to the limit');
+        same(
+          first.map((m) => m.id),
+          ms.slice(0, 2).map((m) => m.id),
+          'oldest first, up to the limit',
+        );
         await t.updateMessages(first.map((m) => ({ ...m, status: 'sending' as const, state: 'sending' })));
       });
       await s.transaction(async (t) => {
-        same((await t.claimMessages(cid, 'queued', 10)).map((m) => m.id), ms.slice(2).map((m) => m.id), 'moved messages leave the state');
+        same(
+          (await t.claimMessages(cid, 'queued', 10)).map((m) => m.id),
+          ms.slice(2).map((m) => m.id),
+          'moved messages leave the state',
+        );
         same((await t.claimMessages(cid, 'sending', 10)).length, 2, 'and join the new one');
         same((await t.listMessages(cid, { statuses: ['sending'], limit: 10 })).length, 2, 'list by status');
-        same((await t.listMessages(cid, { after: ms[0]?.id, limit: 2 })).map((m) => m.id), ms.slice(1, 3).map((m) => m.id), 'page by id');
+        same(
+          (await t.listMessages(cid, { after: ms[0]?.id, limit: 2 })).map((m) => m.id),
+          ms.slice(1, 3).map((m) => m.id),
+          'page by id',
+        );
       });
     });
 
@@ -292,9 +367,17 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
       await s.transaction(async (t) => {
         same((await t.lockMessagesByProviderId('sms', ['SM1'])).get('SM1')?.id, m.id, 'found by provider id');
         same((await t.lockMessagesByProviderId('email', ['SM1'])).size, 0, 'per channel');
-        same((await t.lockMessages([m.id, 'msg_missing'])).map((x) => x.id), [m.id], 'lockMessages skips missing');
+        same(
+          (await t.lockMessages([m.id, 'msg_missing'])).map((x) => x.id),
+          [m.id],
+          'lockMessages skips missing',
+        );
       });
-      await rejects(s.transaction((t) => t.insertMessages([m])), 'CONFLICT', 'a duplicate message id');
+      await rejects(
+        s.transaction((t) => t.insertMessages([m])),
+        'CONFLICT',
+        'a duplicate message id',
+      );
     });
 
     it('should append to the message log in order', async () => {
@@ -310,13 +393,24 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
       }));
       await s.transaction((t) => t.appendLog(entries.slice(0, 2)));
       await s.transaction((t) => t.appendLog(entries.slice(2)));
-      await s.transaction(async (t) => same((await t.listLog('msg_1')).map((e) => e.event), ['QUEUE', 'DISPATCH', 'SEND_ACCEPTED'], 'log order'));
+      await s.transaction(async (t) =>
+        same(
+          (await t.listLog('msg_1')).map((e) => e.event),
+          ['QUEUE', 'DISPATCH', 'SEND_ACCEPTED'],
+          'log order',
+        ),
+      );
     });
 
     it('should upsert deadlines by id and take the due ones earliest first', async () => {
       const s = await fresh();
       await s.transaction((t) =>
-        t.upsertDeadlines([deadline('c', 'm1', 'a', 300), deadline('c', 'm2', 'a', 100), deadline('c', 'm3', 'a', 200), deadline('c', 'm4', 'a', 900)]),
+        t.upsertDeadlines([
+          deadline('c', 'm1', 'a', 300),
+          deadline('c', 'm2', 'a', 100),
+          deadline('c', 'm3', 'a', 200),
+          deadline('c', 'm4', 'a', 900),
+        ]),
       );
       await s.transaction(async (t) => {
         await t.upsertDeadlines([deadline('c', 'm1', 'a', 50)]); // re-armed earlier
@@ -324,7 +418,11 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
         same(await t.nextDeadlineAt(), 50, 'next deadline');
       });
       const due = await s.transaction((t) => t.takeDueDeadlines(300, 10));
-      same(due.map((d) => d.id), ['m1|a', 'm2|a'], 'due ones, earliest first; replaced and deleted ones gone');
+      same(
+        due.map((d) => d.id),
+        ['m1|a', 'm2|a'],
+        'due ones, earliest first; replaced and deleted ones gone',
+      );
       same(due[0]?.fireAt, 50, 'the replaced fire time');
       await s.transaction(async (t) => {
         same((await t.takeDueDeadlines(300, 10)).length, 0, 'taken deadlines are gone');
@@ -351,7 +449,11 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
     it('should tell new provider-event keys from repeated ones', async () => {
       const s = await fresh();
       same(await s.transaction((t) => t.markSeen(['a', 'b'])), [true, true], 'new keys');
-      same(await s.transaction((t) => t.markSeen(['b', 'c', 'c'])), [false, true, false], 'repeats, also within one call');
+      same(
+        await s.transaction((t) => t.markSeen(['b', 'c', 'c'])),
+        [false, true, false],
+        'repeats, also within one call',
+      );
     });
 
     it('should delete a campaign with everything it owns', async () => {

@@ -2,7 +2,14 @@
  * The transport conformance suite: the contract every SMS or email transport keeps with the engine
  * (classified outcomes, never a throw), runnable with any runner that has `describe` and `it`.
  */
-import type { FailureReasonId, OutgoingEmail, OutgoingMessage, OutgoingSms, SendResult, Transport } from 'campaign-lifecycle';
+import type {
+  FailureReasonId,
+  OutgoingEmail,
+  OutgoingMessage,
+  OutgoingSms,
+  SendResult,
+  Transport,
+} from 'campaign-lifecycle';
 import { FAILURE_REASON_IDS } from 'campaign-lifecycle';
 import type { SuiteRunner } from './storage-suite.js';
 
@@ -35,9 +42,14 @@ export function isSendResult(value: unknown): value is SendResult {
   const r = value as Record<string, unknown>;
   switch (r.outcome) {
     case 'accepted':
-      return r.providerMessageId === undefined || (typeof r.providerMessageId === 'string' && r.providerMessageId.length > 0);
+      return (
+        r.providerMessageId === undefined || (typeof r.providerMessageId === 'string' && r.providerMessageId.length > 0)
+      );
     case 'presend':
-      return typeof r.error === 'string' && (r.retryAfterMs === undefined || (typeof r.retryAfterMs === 'number' && r.retryAfterMs >= 0));
+      return (
+        typeof r.error === 'string' &&
+        (r.retryAfterMs === undefined || (typeof r.retryAfterMs === 'number' && r.retryAfterMs >= 0))
+      );
     case 'rejected':
       return typeof r.error === 'string' && FAILURE_REASON_IDS.includes(r.reason as FailureReasonId);
     case 'unknown':
@@ -93,7 +105,8 @@ export function transportConformanceSuite(runner: SuiteRunner, options: Transpor
         check(typeof transport.name === 'string' && transport.name.length > 0, 'has a name');
         const l = transport.limits;
         if (l?.ratePerSecond !== undefined) check(l.ratePerSecond > 0, 'ratePerSecond is positive');
-        if (l?.concurrency !== undefined) check(Number.isInteger(l.concurrency) && l.concurrency > 0, 'concurrency is a positive integer');
+        if (l?.concurrency !== undefined)
+          check(Number.isInteger(l.concurrency) && l.concurrency > 0, 'concurrency is a positive integer');
       } finally {
         await dispose?.();
       }
@@ -102,7 +115,10 @@ export function transportConformanceSuite(runner: SuiteRunner, options: Transpor
     it('should classify every outcome without throwing', async () => {
       const { transport, scenarios, dispose } = await options.create();
       try {
-        check(scenarios.some((s) => s.expect === 'accepted'), 'the suite needs at least one accepted scenario');
+        check(
+          scenarios.some((s) => s.expect === 'accepted'),
+          'the suite needs at least one accepted scenario',
+        );
         for (const s of scenarios) {
           check(s.message.channel === transport.channel, `scenario message is ${transport.channel}`);
           let result: unknown;
@@ -113,7 +129,8 @@ export function transportConformanceSuite(runner: SuiteRunner, options: Transpor
           }
           check(isSendResult(result), `a well-formed SendResult, got ${JSON.stringify(result)}`);
           check(result.outcome === s.expect, `scenario expects ${s.expect}, got ${result.outcome}`);
-          if (s.reason && result.outcome === 'rejected') check(result.reason === s.reason, `reason ${s.reason}, got ${result.reason}`);
+          if (s.reason && result.outcome === 'rejected')
+            check(result.reason === s.reason, `reason ${s.reason}, got ${result.reason}`);
         }
       } finally {
         await dispose?.();
@@ -128,8 +145,13 @@ export function transportConformanceSuite(runner: SuiteRunner, options: Transpor
           ...(accepted[i % accepted.length] as TransportScenario).message,
           messageId: `msg_concurrent_${i}`,
         }));
-        const results = await Promise.all(messages.map((m) => (transport.send as (m: OutgoingMessage) => Promise<SendResult>)(m)));
-        check(results.every((r) => isSendResult(r) && r.outcome === 'accepted'), 'every concurrent send accepted');
+        const results = await Promise.all(
+          messages.map((m) => (transport.send as (m: OutgoingMessage) => Promise<SendResult>)(m)),
+        );
+        check(
+          results.every((r) => isSendResult(r) && r.outcome === 'accepted'),
+          'every concurrent send accepted',
+        );
         const ids = results.map((r) => (r.outcome === 'accepted' ? r.providerMessageId : undefined)).filter(Boolean);
         check(new Set(ids).size === ids.length, 'provider ids are distinct');
       } finally {

@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import {
   CAMPAIGN_STATUS_LABELS,
   type Campaign,
+  createOutreach,
   FAILURE_REASONS,
   MESSAGE_STATUS_LABELS,
   type MessageStatus,
-  createOutreach,
   messageStatusesFor,
 } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
@@ -106,7 +106,9 @@ export async function runDemo(options: { write?: (text: string) => void; tty?: b
     {
       channel: 'sms' as const,
       name: 'Snow day closure (SMS)',
-      content: { body: 'Hi {{first_name}}, Lincoln High is closed today because of snow. Stay safe! Reply STOP to opt out.' },
+      content: {
+        body: 'Hi {{first_name}}, Lincoln High is closed today because of snow. Stay safe! Reply STOP to opt out.',
+      },
     },
     {
       channel: 'email' as const,
@@ -121,7 +123,12 @@ export async function runDemo(options: { write?: (text: string) => void; tty?: b
   const reports: DemoCampaignReport[] = [];
   const ids: string[] = [];
   for (const s of setups) {
-    const c = await outreach.createCampaign({ name: s.name, channel: s.channel, scope: 'lincoln-high', content: s.content });
+    const c = await outreach.createCampaign({
+      name: s.name,
+      channel: s.channel,
+      scope: 'lincoln-high',
+      content: s.content,
+    });
     const imported = await outreach.importContacts(c.id, createReadStream(CSV));
     await outreach.save(c.id);
     ids.push(c.id);
@@ -136,7 +143,12 @@ export async function runDemo(options: { write?: (text: string) => void; tty?: b
       duplicates: imported.duplicates,
       rejected: imported.rejected.map((r) => ({ line: r.line, reason: r.reason })),
     });
-    write(`${s.name}: imported ${imported.imported} contacts, ${imported.duplicates} duplicate(s) dropped, ${imported.rejectedCount} row(s) rejected${imported.rejected.filter((r) => r.code !== "duplicate").map((r) => `\n  line ${r.line}: ${r.reason}`).join('')}\n`);
+    write(
+      `${s.name}: imported ${imported.imported} contacts, ${imported.duplicates} duplicate(s) dropped, ${imported.rejectedCount} row(s) rejected${imported.rejected
+        .filter((r) => r.code !== 'duplicate')
+        .map((r) => `\n  line ${r.line}: ${r.reason}`)
+        .join('')}\n`,
+    );
   }
   write('\n');
   for (const id of ids) await outreach.run(id);
@@ -184,14 +196,18 @@ export async function runDemo(options: { write?: (text: string) => void; tty?: b
       }
     }
     write(`\n${r.name}: ${CAMPAIGN_STATUS_LABELS[c.status]} — ${c.messageCount} messages\n`);
-    for (const [s, n] of Object.entries(r.byStatus)) write(`  ${MESSAGE_STATUS_LABELS[s as MessageStatus].padEnd(20)} ${String(n).padStart(5)}\n`);
+    for (const [s, n] of Object.entries(r.byStatus))
+      write(`  ${MESSAGE_STATUS_LABELS[s as MessageStatus].padEnd(20)} ${String(n).padStart(5)}\n`);
     write('  failure / cancel reasons:\n');
-    for (const [label, n] of Object.entries(r.byReason).sort((a, b) => b[1] - a[1])) write(`    ${label.padEnd(40)} ${String(n).padStart(5)}\n`);
+    for (const [label, n] of Object.entries(r.byReason).sort((a, b) => b[1] - a[1]))
+      write(`    ${label.padEnd(40)} ${String(n).padStart(5)}\n`);
     if (c.channel === 'email') write(`  opens ${c.opens}, clicks ${c.clicks}\n`);
   }
   const sendsPerMessageMax = Math.max(...sms.sends.values(), ...email.sends.values());
   const simulatedHours = (clock.now() - started) / 3_600_000;
-  write(`\nSimulated ${simulatedHours.toFixed(1)} hours; no message was sent twice (max sends per message: ${sendsPerMessageMax}).\n`);
+  write(
+    `\nSimulated ${simulatedHours.toFixed(1)} hours; no message was sent twice (max sends per message: ${sendsPerMessageMax}).\n`,
+  );
   return { simulatedHours, campaigns: reports, sendsPerMessageMax };
 }
 

@@ -4,17 +4,21 @@
  * clock, ingests provider events, and tells subscribers what changed.
  */
 import * as z from 'zod';
+import { type CsvSource, importContactsCsv } from '../contacts/csv-import.js';
+import type { CountryCode } from '../contacts/phone.js';
 import type { CampaignContent, EmailContent, OutgoingEmail, OutgoingSms, SmsContent } from '../content.js';
 import { EmailContentSchema, SmsContentSchema } from '../content.js';
 import { OutreachError } from '../errors.js';
+import { campaignsCsv } from '../export/campaigns-csv.js';
+import { messagesCsv } from '../export/messages-csv.js';
 import { FAILURE_REASONS } from '../failure-reasons.js';
 import {
   type CampaignEvent,
-  holdsChannel,
-  initialCampaignState,
-  inFlightCount,
-  transitionCampaign,
   campaignCan,
+  holdsChannel,
+  inFlightCount,
+  initialCampaignState,
+  transitionCampaign,
 } from '../machines/campaign.js';
 import type { MessageEvent } from '../machines/message-events.js';
 import { createMessageStepper, type MessageStepper } from '../machines/message-step.js';
@@ -31,17 +35,19 @@ import {
   type SuppressionEvent,
 } from '../provider-events.js';
 import type { CampaignRecord, ContactRecord, MessageRecord } from '../records.js';
-import { type CampaignStatus, type Channel, type MessageCounts, type MessageStatus, isFinalMessageStatus } from '../statuses.js';
-import { type CsvSource, importContactsCsv } from '../contacts/csv-import.js';
-import type { CountryCode } from '../contacts/phone.js';
-import { campaignsCsv } from '../export/campaigns-csv.js';
-import { messagesCsv } from '../export/messages-csv.js';
+import {
+  type CampaignStatus,
+  type Channel,
+  isFinalMessageStatus,
+  type MessageCounts,
+  type MessageStatus,
+} from '../statuses.js';
 import type { OutreachEvent, OutreachListener } from './events.js';
 import { createId } from './ids.js';
 import { applyMessageChanges, type MessageChange } from './message-batch.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { type ContentRenderer, defaultRenderer } from './render-message.js';
-import { type Campaign, type CampaignAction, type Message, campaignView } from './views.js';
+import { type Campaign, type CampaignAction, campaignView, type Message } from './views.js';
 
 /** Options of {@link createOutreach}. */
 export interface OutreachOptions {
@@ -158,14 +164,23 @@ export interface Outreach {
   retryCampaign(id: string): Promise<Campaign>;
   archive(id: string): Promise<Campaign>;
   delete(id: string): Promise<void>;
-  optOut(input: { channel: Channel; address: string; scope?: string; messageId?: string; source?: string }): Promise<void>;
+  optOut(input: {
+    channel: Channel;
+    address: string;
+    scope?: string;
+    messageId?: string;
+    source?: string;
+  }): Promise<void>;
   optIn(input: { channel: Channel; address: string; scope?: string }): Promise<boolean>;
   isSuppressed(input: { channel: Channel; address: string; scope?: string }): Promise<boolean>;
   ingest(events: readonly ProviderEvent[]): Promise<IngestResult>;
   getCampaign(id: string): Promise<Campaign>;
   listCampaigns(filter?: { scope?: string; channel?: Channel; statuses?: CampaignStatus[] }): Promise<Campaign[]>;
   getMessage(id: string): Promise<Message>;
-  listMessages(campaignId: string, filter?: { statuses?: MessageStatus[]; after?: string; limit?: number }): Promise<MessageRecord[]>;
+  listMessages(
+    campaignId: string,
+    filter?: { statuses?: MessageStatus[]; after?: string; limit?: number },
+  ): Promise<MessageRecord[]>;
   listContacts(campaignId: string, page?: { after?: string; limit?: number }): Promise<ContactRecord[]>;
   getStats(campaignId: string): Promise<CampaignStats>;
   /** Renders one message as this contact would receive it (for a preview pane); sends nothing. */
@@ -226,7 +241,8 @@ const ACTION_HINT: Partial<Record<CampaignAction, string>> = {
   run: 'A campaign runs from ready or scheduled; save a draft first.',
   edit: 'Only draft, ready or scheduled campaigns can be edited.',
   addContacts: 'Contacts can only change while the campaign is a draft.',
-  delete: 'A campaign can be deleted when draft, ready, complete, complete with errors, failed, or stopped with nothing in flight.',
+  delete:
+    'A campaign can be deleted when draft, ready, complete, complete with errors, failed, or stopped with nothing in flight.',
   retryFailed: 'Failed messages can be retried once the campaign is complete with errors.',
 };
 
@@ -335,7 +351,8 @@ export function createOutreach(options: OutreachOptions): Outreach {
       }
     }
     if (holdsChannel(c.status) && !holdsChannel(status)) await t.releaseChannel(c.scope, c.channel, c.id);
-    const final = status === 'complete' || status === 'complete_with_errors' || status === 'stopped' || status === 'failed';
+    const final =
+      status === 'complete' || status === 'complete_with_errors' || status === 'stopped' || status === 'failed';
     const updated: CampaignRecord = {
       ...c,
       status,
@@ -346,7 +363,14 @@ export function createOutreach(options: OutreachOptions): Outreach {
     };
     await t.updateCampaign(updated);
     if (c.status !== status) {
-      out.push({ type: 'campaign.status', campaignId: c.id, from: c.status, to: status, at: now, ...(cause ? { cause } : {}) });
+      out.push({
+        type: 'campaign.status',
+        campaignId: c.id,
+        from: c.status,
+        to: status,
+        at: now,
+        ...(cause ? { cause } : {}),
+      });
       if (holdsChannel(c.status) && !holdsChannel(status)) channelFreed.push([c.scope, c.channel]);
     }
     return updated;
@@ -489,7 +513,10 @@ export function createOutreach(options: OutreachOptions): Outreach {
         if (!r.ok) rejected.push({ index, address: String(input?.address ?? ''), reason: r.message });
         else good.push({ index, address: r.address, fields: { ...(input.fields ?? {}) } });
       });
-      const existing = await t.existingAddresses(id, good.map((g) => g.address));
+      const existing = await t.existingAddresses(
+        id,
+        good.map((g) => g.address),
+      );
       const seen = new Set<string>();
       let duplicates = 0;
       const now = clock.now();
@@ -528,7 +555,13 @@ export function createOutreach(options: OutreachOptions): Outreach {
           await draft(t);
           const now = clock.now();
           await t.insertContacts(
-            rows.map((r) => ({ id: createId('ctc'), campaignId: id, address: r.address, fields: r.fields, createdAt: now })),
+            rows.map((r) => ({
+              id: createId('ctc'),
+              campaignId: id,
+              address: r.address,
+              fields: r.fields,
+              createdAt: now,
+            })),
           );
         }),
     );
@@ -546,15 +579,23 @@ export function createOutreach(options: OutreachOptions): Outreach {
       const c = await mustGetCampaign(t, id);
       if (!campaignCan(c.state, { type: 'SAVE' })) refuse(c, 'save');
       if (!c.content) {
-        throw new OutreachError('VALIDATION_FAILED', `Campaign "${c.name}" has no content yet; set it with updateCampaign before saving.`, {
-          details: { campaignId: id },
-        });
+        throw new OutreachError(
+          'VALIDATION_FAILED',
+          `Campaign "${c.name}" has no content yet; set it with updateCampaign before saving.`,
+          {
+            details: { campaignId: id },
+          },
+        );
       }
       const count = await t.countContacts(id);
       if (count === 0) {
-        throw new OutreachError('VALIDATION_FAILED', `Campaign "${c.name}" has no contacts; add or import at least one before saving.`, {
-          details: { campaignId: id },
-        });
+        throw new OutreachError(
+          'VALIDATION_FAILED',
+          `Campaign "${c.name}" has no contacts; add or import at least one before saving.`,
+          {
+            details: { campaignId: id },
+          },
+        );
       }
       renderer.validate(c.channel, c.content, await knownFields(t, id));
       const now = clock.now();
@@ -612,7 +653,11 @@ export function createOutreach(options: OutreachOptions): Outreach {
     for (;;) {
       const batch = await t.claimMessages(c.id, 'waiting', batchSize);
       if (batch.length === 0) break;
-      const suppressed = await t.suppressedAmong(c.scope, c.channel, batch.map((m) => m.to));
+      const suppressed = await t.suppressedAmong(
+        c.scope,
+        c.channel,
+        batch.map((m) => m.to),
+      );
       const at = clock.now();
       const r = await applyChanges(
         t,
@@ -631,7 +676,13 @@ export function createOutreach(options: OutreachOptions): Outreach {
     const moved = await moveCampaign(t, out, c, { type: 'RUN' }, 'run');
     await queueWaiting(t, out, moved);
     const counters = await t.getCounters(c.id);
-    return moveCampaign(t, out, (await t.getCampaign(c.id)) ?? moved, { type: 'PROGRESS', counts: counters.counts }, null);
+    return moveCampaign(
+      t,
+      out,
+      (await t.getCampaign(c.id)) ?? moved,
+      { type: 'PROGRESS', counts: counters.counts },
+      null,
+    );
   };
 
   const afterCommand = <T>(p: Promise<T>): Promise<T> =>
@@ -651,13 +702,21 @@ export function createOutreach(options: OutreachOptions): Outreach {
 
   const schedule = (id: string, at: Date | number) => {
     const time = at instanceof Date ? at.getTime() : at;
-    if (!Number.isFinite(time)) return Promise.reject(new OutreachError('VALIDATION_FAILED', `Schedule time ${String(at)} is not a valid date.`));
+    if (!Number.isFinite(time))
+      return Promise.reject(new OutreachError('VALIDATION_FAILED', `Schedule time ${String(at)} is not a valid date.`));
     return afterCommand(
       tx(async (t, out) => {
         const c = await mustGetCampaign(t, id);
         const moved = await moveCampaign(t, out, c, { type: 'SCHEDULE', at: time }, 'schedule');
         await t.upsertDeadlines([
-          { id: startKey(id), kind: 'campaign', entityId: id, campaignId: id, fireAt: time, event: { type: 'START_DUE' } },
+          {
+            id: startKey(id),
+            kind: 'campaign',
+            entityId: id,
+            campaignId: id,
+            fireAt: time,
+            event: { type: 'START_DUE' },
+          },
         ]);
         return view(t, moved);
       }),
@@ -714,7 +773,9 @@ export function createOutreach(options: OutreachOptions): Outreach {
           for (const mid of opts.messageIds) {
             const m = byId.get(mid);
             if (!m || m.campaignId !== id) {
-              throw new OutreachError('NOT_FOUND', `Message ${mid} is not a message of campaign ${id}.`, { details: { messageId: mid } });
+              throw new OutreachError('NOT_FOUND', `Message ${mid} is not a message of campaign ${id}.`, {
+                details: { messageId: mid },
+              });
             }
             if (m.status !== 'failed' || !m.context.reason || !FAILURE_REASONS[m.context.reason].retryable) {
               const label = m.context.reason ? FAILURE_REASONS[m.context.reason].label : m.status;
@@ -752,7 +813,11 @@ export function createOutreach(options: OutreachOptions): Outreach {
         const at = clock.now();
         for (let i = 0; i < retryable.length; i += batchSize) {
           const fresh = await t.lockMessages(retryable.slice(i, i + batchSize).map((m) => m.id));
-          await applyChanges(t, out, fresh.map((m) => ({ message: m, event: { type: 'RETRY', at } })));
+          await applyChanges(
+            t,
+            out,
+            fresh.map((m) => ({ message: m, event: { type: 'RETRY', at } })),
+          );
         }
         return { retried: retryable.length, skipped: candidates.length - retryable.length };
       }),
@@ -776,12 +841,15 @@ export function createOutreach(options: OutreachOptions): Outreach {
         if (!m) throw new OutreachError('NOT_FOUND', `Message ${input.messageId} does not exist.`);
         await t.addSuppressions([{ scope: m.scope, channel: m.channel, address: m.to, source, at }]);
         const c = await t.getCampaign(m.campaignId);
-        if (c && c.status !== 'archived') await applyChanges(t, out, [{ message: m, event: { type: 'OPT_OUT', at, source } }]);
+        if (c && c.status !== 'archived')
+          await applyChanges(t, out, [{ message: m, event: { type: 'OPT_OUT', at, source } }]);
         return;
       }
       const r = normalize(input.channel, input.address);
       if (!r.ok) throw new OutreachError('VALIDATION_FAILED', `Cannot opt out "${input.address}": ${r.message}`);
-      await t.addSuppressions([{ scope: input.scope ?? defaultScope, channel: input.channel, address: r.address, source, at }]);
+      await t.addSuppressions([
+        { scope: input.scope ?? defaultScope, channel: input.channel, address: r.address, source, at },
+      ]);
     });
 
   const optIn = (input: { channel: Channel; address: string; scope?: string }) =>
@@ -803,9 +871,17 @@ export function createOutreach(options: OutreachOptions): Outreach {
   const toMessageEvent = (e: StatusEvent, at: number): MessageEvent | null => {
     switch (e.status) {
       case 'sending':
-        return { type: 'PROVIDER_SENDING', at, ...(e.providerMessageId ? { providerMessageId: e.providerMessageId } : {}) };
+        return {
+          type: 'PROVIDER_SENDING',
+          at,
+          ...(e.providerMessageId ? { providerMessageId: e.providerMessageId } : {}),
+        };
       case 'sent':
-        return { type: 'PROVIDER_SENT', at, ...(e.providerMessageId ? { providerMessageId: e.providerMessageId } : {}) };
+        return {
+          type: 'PROVIDER_SENT',
+          at,
+          ...(e.providerMessageId ? { providerMessageId: e.providerMessageId } : {}),
+        };
       case 'delivered':
         return { type: 'PROVIDER_DELIVERED', at };
       case 'failed':
@@ -860,7 +936,9 @@ export function createOutreach(options: OutreachOptions): Outreach {
           }
           const scope = s.scope ?? defaultScope;
           if (s.action === 'opt_out') {
-            await t.addSuppressions([{ scope, channel: s.channel, address: r.address, source: s.source ?? 'inbound', at }]);
+            await t.addSuppressions([
+              { scope, channel: s.channel, address: r.address, source: s.source ?? 'inbound', at },
+            ]);
             applied++;
           } else if (await t.removeSuppression(scope, s.channel, r.address)) applied++;
           else ignored++;
@@ -868,11 +946,14 @@ export function createOutreach(options: OutreachOptions): Outreach {
       }
       const byId = await t.lockMessages(statusEvents.flatMap((e) => (e.messageId ? [e.messageId] : [])));
       const messages = new Map(byId.map((m) => [m.id, m]));
-      const needProvider = statusEvents.filter((e) => !(e.messageId && messages.has(e.messageId)) && e.providerMessageId);
+      const needProvider = statusEvents.filter(
+        (e) => !(e.messageId && messages.has(e.messageId)) && e.providerMessageId,
+      );
       const byProvider = new Map<string, MessageRecord>();
       for (const channel of ['sms', 'email'] as const) {
         const ids = needProvider.filter((e) => e.channel === channel).map((e) => e.providerMessageId as string);
-        if (ids.length) for (const [k, v] of await t.lockMessagesByProviderId(channel, ids)) byProvider.set(`${channel}|${k}`, v);
+        if (ids.length)
+          for (const [k, v] of await t.lockMessagesByProviderId(channel, ids)) byProvider.set(`${channel}|${k}`, v);
       }
       const changes: MessageChange[] = [];
       const campaigns = new Map<string, CampaignRecord | undefined>();
@@ -899,7 +980,14 @@ export function createOutreach(options: OutreachOptions): Outreach {
           applied++;
           continue;
         }
-        if (e.status === 'opted_out') suppress.push({ scope: m.scope, channel: m.channel, address: m.to, source: e.providerStatus ?? 'provider', at });
+        if (e.status === 'opted_out')
+          suppress.push({
+            scope: m.scope,
+            channel: m.channel,
+            address: m.to,
+            source: e.providerStatus ?? 'provider',
+            at,
+          });
         const event = toMessageEvent(e, at);
         if (!event) {
           ignored++;
@@ -914,7 +1002,9 @@ export function createOutreach(options: OutreachOptions): Outreach {
       }
       if (suppress.length) await t.addSuppressions(suppress);
       if (engagement.size) {
-        await t.addCounters([...engagement.entries()].map(([campaignId, g]) => ({ campaignId, opens: g.opens, clicks: g.clicks })));
+        await t.addCounters(
+          [...engagement.entries()].map(([campaignId, g]) => ({ campaignId, opens: g.opens, clicks: g.clicks })),
+        );
       }
       const r = await applyChanges(t, out, changes);
       applied += r.changed;
@@ -945,7 +1035,7 @@ export function createOutreach(options: OutreachOptions): Outreach {
     try {
       await tx(async (t, out) => {
         const c = await t.getCampaign(id, { forUpdate: true });
-        if (!c || c.status !== 'scheduled') return;
+        if (c?.status !== 'scheduled') return;
         const holder = await t.channelHolder(c.scope, c.channel);
         if (holder !== undefined && holder !== c.id) return; // starts when the channel is released
         await startCampaign(t, out, c);
@@ -993,11 +1083,26 @@ export function createOutreach(options: OutreachOptions): Outreach {
   const resultEvent = (r: SendResult, at: number): MessageEvent => {
     switch (r.outcome) {
       case 'accepted':
-        return { type: 'SEND_ACCEPTED', at, ...(r.providerMessageId ? { providerMessageId: r.providerMessageId } : {}) };
+        return {
+          type: 'SEND_ACCEPTED',
+          at,
+          ...(r.providerMessageId ? { providerMessageId: r.providerMessageId } : {}),
+        };
       case 'presend':
-        return { type: 'SEND_PRESEND_ERROR', at, error: r.error.slice(0, 2000), ...(r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {}) };
+        return {
+          type: 'SEND_PRESEND_ERROR',
+          at,
+          error: r.error.slice(0, 2000),
+          ...(r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {}),
+        };
       case 'rejected':
-        return { type: 'SEND_REJECTED', at, reason: r.reason, error: r.error.slice(0, 2000), ...(r.code ? { code: r.code } : {}) };
+        return {
+          type: 'SEND_REJECTED',
+          at,
+          reason: r.reason,
+          error: r.error.slice(0, 2000),
+          ...(r.code ? { code: r.code } : {}),
+        };
       default:
         return { type: 'SEND_UNKNOWN', at, error: r.error.slice(0, 2000) };
     }
@@ -1008,7 +1113,7 @@ export function createOutreach(options: OutreachOptions): Outreach {
     const transport = transports[channel];
     if (!transport) return { sent: 0, waiting: false };
     const concurrency = transport.limits?.concurrency ?? 16;
-    const campaigns = (await tx((t) => t.listCampaigns({ channel, statuses: ['in_progress'] })));
+    const campaigns = await tx((t) => t.listCampaigns({ channel, statuses: ['in_progress'] }));
     let sent = 0;
     let waiting = false;
     for (const campaign of campaigns) {
@@ -1020,14 +1125,18 @@ export function createOutreach(options: OutreachOptions): Outreach {
       const now = clock.now();
       const claimed = await tx(async (t, out) => {
         const c = await t.getCampaign(campaign.id, { forUpdate: true });
-        if (!c || c.status !== 'in_progress' || !c.content) return [];
+        if (c?.status !== 'in_progress' || !c.content) return [];
         const peek = await t.claimMessages(c.id, 'queued', free);
         if (peek.length === 0) return [];
         const allowed = limiters[channel].take(now, peek.length);
         if (allowed < peek.length) waiting = true;
         const batch = peek.slice(0, allowed);
         if (batch.length === 0) return [];
-        const suppressed = await t.suppressedAmong(c.scope, channel, batch.map((m) => m.to));
+        const suppressed = await t.suppressedAmong(
+          c.scope,
+          channel,
+          batch.map((m) => m.to),
+        );
         const contacts = await t.getContacts(batch.map((m) => m.contactId));
         const changes: MessageChange[] = [];
         const outgoing: { message: MessageRecord; payload: OutgoingSms | OutgoingEmail | null; error?: string }[] = [];
@@ -1038,7 +1147,13 @@ export function createOutreach(options: OutreachOptions): Outreach {
           }
           const contact = contacts.get(m.contactId);
           try {
-            const payload = await renderer.render(c, m, contact?.fields ?? {}, m.context.attempts + 1, options.unsubscribe);
+            const payload = await renderer.render(
+              c,
+              m,
+              contact?.fields ?? {},
+              m.context.attempts + 1,
+              options.unsubscribe,
+            );
             changes.push({ message: m, event: { type: 'DISPATCH', at: now } });
             outgoing.push({ message: m, payload });
           } catch (error) {
@@ -1056,7 +1171,8 @@ export function createOutreach(options: OutreachOptions): Outreach {
       inFlightSends[channel] += claimed.length;
       const results = await Promise.all(
         claimed.map(async ({ message, payload, error }): Promise<[MessageRecord, SendResult]> => {
-          if (!payload) return [message, { outcome: 'rejected', reason: 'failed_to_create', error: error ?? 'render failed' }];
+          if (!payload)
+            return [message, { outcome: 'rejected', reason: 'failed_to_create', error: error ?? 'render failed' }];
           try {
             const r = await (transport as { send(m: unknown): Promise<SendResult> }).send(payload);
             return [message, r];
@@ -1078,13 +1194,19 @@ export function createOutreach(options: OutreachOptions): Outreach {
         const changes: MessageChange[] = [];
         for (const [m, r] of results) {
           const current = byId.get(m.id);
-          if (current) changes.push({ message: current, event: resultEvent(r, at), detail: r.outcome === 'accepted' ? undefined : { error: 'error' in r ? r.error : undefined } });
+          if (current)
+            changes.push({
+              message: current,
+              event: resultEvent(r, at),
+              detail: r.outcome === 'accepted' ? undefined : { error: 'error' in r ? r.error : undefined },
+            });
         }
         await applyChanges(t, out, changes);
         if (fatal) {
           const c = await t.getCampaign(campaign.id, { forUpdate: true });
           const cause = `The ${transport.name} transport refused the account: ${(fatal[1] as { error: string }).error}`;
-          if (c && campaignCan(c.state, { type: 'FAIL', cause })) await moveCampaign(t, out, c, { type: 'FAIL', cause }, null, 'transport_refused_credentials');
+          if (c && campaignCan(c.state, { type: 'FAIL', cause }))
+            await moveCampaign(t, out, c, { type: 'FAIL', cause }, null, 'transport_refused_credentials');
         }
       });
     }
@@ -1102,11 +1224,14 @@ export function createOutreach(options: OutreachOptions): Outreach {
     if (timer !== undefined && timerAt <= at) return;
     if (timer !== undefined) clock.clearTimeout(timer);
     timerAt = at;
-    timer = clock.setTimeout(() => {
-      timer = undefined;
-      timerAt = Number.POSITIVE_INFINITY;
-      return runOnce().catch(onError);
-    }, Math.max(0, at - clock.now()));
+    timer = clock.setTimeout(
+      () => {
+        timer = undefined;
+        timerAt = Number.POSITIVE_INFINITY;
+        return runOnce().catch(onError);
+      },
+      Math.max(0, at - clock.now()),
+    );
   };
 
   const runOnce = (): Promise<void> => {
@@ -1127,7 +1252,8 @@ export function createOutreach(options: OutreachOptions): Outreach {
         const now = clock.now();
         let next = (await tx((t) => t.nextDeadlineAt())) ?? Number.POSITIVE_INFINITY;
         if (rateWait) {
-          for (const ch of ['sms', 'email'] as const) if (transports[ch]) next = Math.min(next, Math.max(now + 1, limiters[ch].nextSlot(now)));
+          for (const ch of ['sms', 'email'] as const)
+            if (transports[ch]) next = Math.min(next, Math.max(now + 1, limiters[ch].nextSlot(now)));
         }
         if (Number.isFinite(next)) arm(next);
       } finally {
@@ -1210,12 +1336,16 @@ export function createOutreach(options: OutreachOptions): Outreach {
         return { ...m, log: await t.listLog(id) };
       }),
     listMessages: (campaignId, filter = {}) =>
-      tx((t) => t.listMessages(campaignId, { statuses: filter.statuses, after: filter.after, limit: filter.limit ?? 1000 })),
-    listContacts: (campaignId, page = {}) => tx((t) => t.listContacts(campaignId, { after: page.after, limit: page.limit ?? 1000 })),
+      tx((t) =>
+        t.listMessages(campaignId, { statuses: filter.statuses, after: filter.after, limit: filter.limit ?? 1000 }),
+      ),
+    listContacts: (campaignId, page = {}) =>
+      tx((t) => t.listContacts(campaignId, { after: page.after, limit: page.limit ?? 1000 })),
     getStats: (campaignId) =>
       tx(async (t) => {
         const c = await t.getCampaign(campaignId);
-        if (!c) throw new OutreachError('NOT_FOUND', `Campaign ${campaignId} does not exist.`, { details: { campaignId } });
+        if (!c)
+          throw new OutreachError('NOT_FOUND', `Campaign ${campaignId} does not exist.`, { details: { campaignId } });
         const { counts, opens, clicks } = await t.getCounters(campaignId);
         const delivered = counts.delivered + counts.assumed_delivered;
         const failed = counts.failed + counts.opted_out + counts.cancelled;
@@ -1235,12 +1365,16 @@ export function createOutreach(options: OutreachOptions): Outreach {
     preview: (campaignId, contactId) =>
       tx(async (t) => {
         const c = await t.getCampaign(campaignId);
-        if (!c) throw new OutreachError('NOT_FOUND', `Campaign ${campaignId} does not exist.`, { details: { campaignId } });
+        if (!c)
+          throw new OutreachError('NOT_FOUND', `Campaign ${campaignId} does not exist.`, { details: { campaignId } });
         const contact = await t.getContact(contactId);
         if (!contact || contact.campaignId !== campaignId) {
-          throw new OutreachError('NOT_FOUND', `Contact ${contactId} is not a contact of campaign ${campaignId}.`, { details: { campaignId, contactId } });
+          throw new OutreachError('NOT_FOUND', `Contact ${contactId} is not a contact of campaign ${campaignId}.`, {
+            details: { campaignId, contactId },
+          });
         }
-        if (!c.content) throw new OutreachError('VALIDATION_FAILED', `Campaign "${c.name}" has no content to preview yet.`);
+        if (!c.content)
+          throw new OutreachError('VALIDATION_FAILED', `Campaign "${c.name}" has no content to preview yet.`);
         const now = clock.now();
         const message: MessageRecord = {
           id: 'msg_preview',
@@ -1261,7 +1395,12 @@ export function createOutreach(options: OutreachOptions): Outreach {
           let after: string | undefined;
           for (;;) {
             const page = await tx(async (t) =>
-              Promise.all((await t.listCampaigns({ ...filter, after, limit: 500 })).map(async (campaign) => ({ campaign, counters: await t.getCounters(campaign.id) }))),
+              Promise.all(
+                (await t.listCampaigns({ ...filter, after, limit: 500 })).map(async (campaign) => ({
+                  campaign,
+                  counters: await t.getCounters(campaign.id),
+                })),
+              ),
             );
             yield* page;
             if (page.length < 500) return;

@@ -2,13 +2,14 @@
  * The seam between the engine and templates/contacts: address normalisation, template checks and
  * rendering a message for its transport.
  */
-import type { CampaignContent, EmailContent, OutgoingEmail, OutgoingSms, SmsContent } from '../content.js';
+
 import { normalizeEmail } from '../contacts/email.js';
-import { type PhoneOptions, normalizePhone } from '../contacts/phone.js';
-import { createUnsubscribeToken } from '../templates/unsubscribe-token.js';
-import { missingFieldsFor, renderEmail, renderSms, templateVariables, validateContent } from '../templates/index.js';
+import { normalizePhone, type PhoneOptions } from '../contacts/phone.js';
+import type { CampaignContent, EmailContent, OutgoingEmail, OutgoingSms, SmsContent } from '../content.js';
 import type { CampaignRecord, MessageRecord } from '../records.js';
 import type { Channel } from '../statuses.js';
+import { missingFieldsFor, renderEmail, renderSms, templateVariables, validateContent } from '../templates/index.js';
+import { createUnsubscribeToken } from '../templates/unsubscribe-token.js';
 
 /** The result of normalising an address. */
 export type NormalizedAddress = { ok: true; address: string } | { ok: false; message: string };

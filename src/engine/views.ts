@@ -3,7 +3,7 @@
  */
 import { type CampaignEvent, campaignCan, inFlightCount } from '../machines/campaign.js';
 import type { CampaignRecord, MessageLogEntry, MessageRecord } from '../records.js';
-import { type MessageCounts, isFinalMessageStatus, MESSAGE_STATUSES } from '../statuses.js';
+import { isFinalMessageStatus, MESSAGE_STATUSES, type MessageCounts } from '../statuses.js';
 
 /** A command on a campaign, as `availableActions` names it. */
 export type CampaignAction =
@@ -74,7 +74,9 @@ export function doneCount(counts: MessageCounts): number {
  * (`export` is always allowed).
  * @example availableActions(await outreach.getCampaign(id)) // ['pause', 'stop', 'close', 'archive', 'export']
  */
-export function availableActions(campaign: Pick<CampaignRecord, 'state'> & { counts: MessageCounts }): CampaignAction[] {
+export function availableActions(
+  campaign: Pick<CampaignRecord, 'state'> & { counts: MessageCounts },
+): CampaignAction[] {
   const out: CampaignAction[] = [];
   for (const [action, event] of ACTION_EVENTS) {
     const e = event(campaign.counts);

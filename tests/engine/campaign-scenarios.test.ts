@@ -94,9 +94,16 @@ describe('campaign lifecycle: actions per status (seeds 002, 003)', () => {
 
   it('Save needs valid content and at least one contact whose fields fill every variable', async () => {
     const { outreach } = harness({ start: false });
-    const empty = await outreach.createCampaign({ name: 'Empty', channel: 'sms', content: { body: 'Hi {{first_name}}' } });
+    const empty = await outreach.createCampaign({
+      name: 'Empty',
+      channel: 'sms',
+      content: { body: 'Hi {{first_name}}' },
+    });
     await refused(outreach.save(empty.id), 'VALIDATION_FAILED');
-    await outreach.addContacts(empty.id, [{ address: phone(1), fields: { first_name: 'Ada' } }, { address: phone(2), fields: {} }]);
+    await outreach.addContacts(empty.id, [
+      { address: phone(1), fields: { first_name: 'Ada' } },
+      { address: phone(2), fields: {} },
+    ]);
     const before = await snapshot(outreach, empty.id);
     const error = await refused(outreach.save(empty.id), 'TEMPLATE_INVALID');
     expect((error as Error).message).toContain('first_name');
@@ -153,7 +160,10 @@ describe('campaign lifecycle: actions per status (seeds 002, 003)', () => {
     expect(unreachable?.context.reason).toBe('unreachable');
     expect(unknown?.context.reason).toBe('unknown');
     const before = await snapshot(outreach, c.id);
-    const error = await refused(outreach.retryFailed(c.id, { messageIds: [unreachable?.id as string] }), 'NOT_RETRYABLE');
+    const error = await refused(
+      outreach.retryFailed(c.id, { messageIds: [unreachable?.id as string] }),
+      'NOT_RETRYABLE',
+    );
     expect((error as Error).message).toContain('Unreachable');
     expect(await snapshot(outreach, c.id)).toBe(before);
     // Bulk retry resends only the retryable failure.
@@ -209,7 +219,9 @@ describe('campaign lifecycle: actions per status (seeds 002, 003)', () => {
   });
 
   it('Failed: the campaign encountered a critical error; Retry once the cause is fixed', async () => {
-    const { outreach, clock } = harness({ sms: { byAddress: { [phone(0)]: { kind: 'credentials_refused' } }, limits: { concurrency: 1 } } });
+    const { outreach, clock } = harness({
+      sms: { byAddress: { [phone(0)]: { kind: 'credentials_refused' } }, limits: { concurrency: 1 } },
+    });
     const c = await readyCampaign(outreach, 'sms', 3);
     await outreach.run(c.id);
     await clock.advance('1s');

@@ -1,15 +1,22 @@
-import { type CampaignStatus, type Channel, type MessageStatus, type PolicyInput, createOutreach, type Outreach } from 'campaign-lifecycle';
+import type { Storage } from 'campaign-lifecycle';
+import {
+  type CampaignStatus,
+  type Channel,
+  createOutreach,
+  type MessageStatus,
+  type Outreach,
+  type PolicyInput,
+} from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import {
+  createFakeClock,
   type EmailOutcome,
   type FakeClock,
   type SimulatedCarrierOptions,
   type SmsOutcome,
-  createFakeClock,
   simulatedEmailCarrier,
   simulatedSmsCarrier,
 } from 'campaign-lifecycle/testing';
-import type { Storage } from 'campaign-lifecycle';
 
 export interface HarnessOptions {
   sms?: Omit<SimulatedCarrierOptions<SmsOutcome>, 'clock'>;
@@ -51,8 +58,17 @@ export async function readyCampaign(
   const content =
     channel === 'sms'
       ? { body: 'Hi {{first_name}}, school is closed today.' }
-      : { subject: 'School closed', html: '<p>Hi {{first_name}}, school is closed today.</p>', from: { email: 'office@school.example' } };
-  const c = await outreach.createCampaign({ name: extra.name ?? `${channel} campaign`, channel, scope: extra.scope, content });
+      : {
+          subject: 'School closed',
+          html: '<p>Hi {{first_name}}, school is closed today.</p>',
+          from: { email: 'office@school.example' },
+        };
+  const c = await outreach.createCampaign({
+    name: extra.name ?? `${channel} campaign`,
+    channel,
+    scope: extra.scope,
+    content,
+  });
   const address = extra.address ?? (channel === 'sms' ? phone : mail);
   await outreach.addContacts(
     c.id,

@@ -17,7 +17,9 @@ describe('engine: message rules over the clock (seed 000)', () => {
   });
 
   it('If a delivery confirmation arrives later, the status is updated (Assumed Delivered → Delivered)', async () => {
-    const { outreach, clock } = harness({ sms: { mix: [[1, { kind: 'late', after: '30m', then: { kind: 'delivered' } }]] } });
+    const { outreach, clock } = harness({
+      sms: { mix: [[1, { kind: 'late', after: '30m', then: { kind: 'delivered' } }]] },
+    });
     const c = await readyCampaign(outreach, 'sms', 1);
     await outreach.run(c.id);
     await clock.advance('11m');
@@ -27,7 +29,9 @@ describe('engine: message rules over the clock (seed 000)', () => {
   });
 
   it('A message in Sending for more than 10 minutes is Failed (Timed Out); if delivery is confirmed later the reason is removed', async () => {
-    const { outreach, clock } = harness({ sms: { mix: [[1, { kind: 'late', after: '25m', then: { kind: 'sent_then_delivered' } }]] } });
+    const { outreach, clock } = harness({
+      sms: { mix: [[1, { kind: 'late', after: '25m', then: { kind: 'sent_then_delivered' } }]] },
+    });
     const c = await readyCampaign(outreach, 'sms', 1);
     await outreach.run(c.id);
     await clock.advance('10m');
@@ -142,9 +146,14 @@ describe('engine: message rules over the clock (seed 000)', () => {
     const id = m?.id as string;
     const delivered = { type: 'status', channel: 'sms', messageId: id, status: 'delivered', eventId: 'e1' } as const;
     expect(await outreach.ingest([delivered, delivered])).toMatchObject({ applied: 1, duplicates: 1 });
-    expect(await outreach.ingest([{ type: 'status', channel: 'sms', messageId: id, status: 'sent' }])).toMatchObject({ applied: 0, ignored: 1 });
+    expect(await outreach.ingest([{ type: 'status', channel: 'sms', messageId: id, status: 'sent' }])).toMatchObject({
+      applied: 0,
+      ignored: 1,
+    });
     expect((await outreach.getMessage(id)).status).toBe('delivered');
-    expect(await outreach.ingest([{ type: 'status', channel: 'sms', messageId: 'msg_nope', status: 'sent' }])).toMatchObject({ unmatched: 1 });
+    expect(
+      await outreach.ingest([{ type: 'status', channel: 'sms', messageId: 'msg_nope', status: 'sent' }]),
+    ).toMatchObject({ unmatched: 1 });
   });
 
   it('A provider event of the wrong shape is refused with VALIDATION_FAILED and changes nothing', async () => {

@@ -12,7 +12,8 @@ describe('engine: contacts, previews and exports', () => {
   it('should import a CSV into a draft, report bad rows with line numbers, and refuse imports once saved', async () => {
     const { outreach } = harness({ start: false });
     const c = await outreach.createCampaign({ name: 'Import', channel: 'sms', content: { body: 'Hi {{first_name}}' } });
-    const csv = '\uFEFFfirst_name,phone\r\nAda,+14155550101\r\nBad,12\r\n"Lovelace, Ada",+1 (415) 555-0101\r\nGrace,+14155550102\r\n';
+    const csv =
+      '\uFEFFfirst_name,phone\r\nAda,+14155550101\r\nBad,12\r\n"Lovelace, Ada",+1 (415) 555-0101\r\nGrace,+14155550102\r\n';
     const r = await outreach.importContacts(c.id, csv);
     expect(r.imported).toBe(2);
     expect(r.duplicates).toBe(1);
@@ -25,7 +26,11 @@ describe('engine: contacts, previews and exports', () => {
 
   it('should preview one message as the recipient would see it, with SMS encoding and segments', async () => {
     const { outreach } = harness({ start: false });
-    const c = await outreach.createCampaign({ name: 'Preview', channel: 'sms', content: { body: 'Hi {{first_name|friend}} ☃' } });
+    const c = await outreach.createCampaign({
+      name: 'Preview',
+      channel: 'sms',
+      content: { body: 'Hi {{first_name|friend}} ☃' },
+    });
     await outreach.addContacts(c.id, [{ address: phone(1), fields: { first_name: 'Ada' } }]);
     const [contact] = await outreach.listContacts(c.id);
     const p = await outreach.preview(c.id, contact?.id as string);
@@ -38,7 +43,11 @@ describe('engine: contacts, previews and exports', () => {
     const c = await outreach.createCampaign({
       name: 'Email',
       channel: 'email',
-      content: { subject: 'Hello {{first_name}}', html: '<p>Hi {{first_name}}</p>', from: { email: 'office@school.example' } },
+      content: {
+        subject: 'Hello {{first_name}}',
+        html: '<p>Hi {{first_name}}</p>',
+        from: { email: 'office@school.example' },
+      },
     });
     await outreach.addContacts(c.id, [{ address: 'Ada@Example.com', fields: { first_name: '<script>x</script>' } }]);
     const [contact] = await outreach.listContacts(c.id);
@@ -53,7 +62,11 @@ describe('engine: contacts, previews and exports', () => {
 
   it('should export campaigns and messages as CSV, neutralising formula cells', async () => {
     const { outreach, clock } = harness({ sms: { byAddress: { [phone(1)]: { kind: 'undelivered', code: '30003' } } } });
-    const c = await outreach.createCampaign({ name: '=HYPERLINK("x")', channel: 'sms', content: { body: 'Hi {{first_name}}' } });
+    const c = await outreach.createCampaign({
+      name: '=HYPERLINK("x")',
+      channel: 'sms',
+      content: { body: 'Hi {{first_name}}' },
+    });
     await outreach.addContacts(c.id, [
       { address: phone(0), fields: { first_name: '=cmd()' } },
       { address: phone(1), fields: { first_name: 'Ada' } },
@@ -82,7 +95,9 @@ describe('engine: queries and events', () => {
     await outreach.run(c.id);
     await clock.advance('1m');
     off();
-    const statuses = events.filter((e) => e.type === 'campaign.status').map((e) => (e.type === 'campaign.status' ? `${e.from}->${e.to}` : ''));
+    const statuses = events
+      .filter((e) => e.type === 'campaign.status')
+      .map((e) => (e.type === 'campaign.status' ? `${e.from}->${e.to}` : ''));
     expect(statuses).toEqual(['draft->ready', 'ready->in_progress', 'in_progress->complete']);
     const progress = events.filter((e) => e.type === 'campaign.progress');
     const last = progress[progress.length - 1];
@@ -91,21 +106,41 @@ describe('engine: queries and events', () => {
   });
 
   it('should report stats from counters, grouped as Delivered / Pending / Failed', async () => {
-    const { outreach, clock } = harness({ sms: { byAddress: { [phone(0)]: { kind: 'undelivered', code: '30005' }, [phone(1)]: { kind: 'no_receipt' } } } });
+    const { outreach, clock } = harness({
+      sms: { byAddress: { [phone(0)]: { kind: 'undelivered', code: '30005' }, [phone(1)]: { kind: 'no_receipt' } } },
+    });
     const c = await readyCampaign(outreach, 'sms', 4);
     await outreach.run(c.id);
     await clock.advance('1m');
-    expect(await outreach.getStats(c.id)).toMatchObject({ total: 4, delivered: 2, pending: 1, failed: 1, status: 'in_progress' });
+    expect(await outreach.getStats(c.id)).toMatchObject({
+      total: 4,
+      delivered: 2,
+      pending: 1,
+      failed: 1,
+      status: 'in_progress',
+    });
     await clock.advance('10m');
-    expect(await outreach.getStats(c.id)).toMatchObject({ total: 4, delivered: 3, pending: 0, failed: 1, status: 'complete_with_errors' });
+    expect(await outreach.getStats(c.id)).toMatchObject({
+      total: 4,
+      delivered: 3,
+      pending: 0,
+      failed: 1,
+      status: 'complete_with_errors',
+    });
   });
 
   it('should refuse commands on unknown campaigns with NOT_FOUND and bad input with VALIDATION_FAILED', async () => {
     const { outreach } = harness({ start: false });
     await expect(outreach.run('cmp_nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(outreach.createCampaign({ name: '', channel: 'sms' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-    await expect(outreach.createCampaign({ name: 'x', channel: 'fax' as 'sms' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-    await expect(outreach.createCampaign({ name: 'x', channel: 'sms', content: { body: 5 } as never })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(outreach.createCampaign({ name: '', channel: 'sms' })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
+    await expect(outreach.createCampaign({ name: 'x', channel: 'fax' as 'sms' })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
+    await expect(
+      outreach.createCampaign({ name: 'x', channel: 'sms', content: { body: 5 } as never }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     expect(await outreach.listCampaigns()).toEqual([]);
     const c = await outreach.createCampaign({ name: 'x', channel: 'sms', content: { body: 'hi' } });
     const r = await outreach.addContacts(c.id, [{ address: 'not a phone' }, { address: phone(1) }]);

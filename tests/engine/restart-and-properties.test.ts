@@ -1,6 +1,19 @@
-import { type CampaignStatus, createOutreach, deriveRunningStatus, type MessageCounts, emptyCounts, isOutreachError } from 'campaign-lifecycle';
+import {
+  type CampaignStatus,
+  createOutreach,
+  deriveRunningStatus,
+  emptyCounts,
+  isOutreachError,
+  type MessageCounts,
+} from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
-import { createFakeClock, simulatedSmsCarrier, simulatedEmailCarrier, type SmsOutcome, type EmailOutcome } from 'campaign-lifecycle/testing';
+import {
+  createFakeClock,
+  type EmailOutcome,
+  type SmsOutcome,
+  simulatedEmailCarrier,
+  simulatedSmsCarrier,
+} from 'campaign-lifecycle/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { allMessages, harness, readyCampaign } from './harness.js';
@@ -64,35 +77,43 @@ describe('engine: counters equal a recount (property)', () => {
       fc.record({ kind: fc.constantFrom('pause', 'resume', 'stop', 'close', 'retryFailed', 'archive', 'runOther') }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 1000 }), async (commands, seed) => {
-        const clock = createFakeClock();
-        const sms = simulatedSmsCarrier({ clock, seed, mix: SMS_MIX, limits: { ratePerSecond: 3 } });
-        const email = simulatedEmailCarrier({ clock, seed, mix: EMAIL_MIX, limits: { ratePerSecond: 3 } });
-        const h = createOutreach({ storage: memoryStorage(), clock, transports: { sms, email } });
-        h.worker.start();
-        const a = await readyCampaign(h, 'sms', 8);
-        const e = await readyCampaign(h, 'email', 8);
-        await h.run(a.id);
-        await h.run(e.id);
-        for (const cmd of commands) {
-          try {
-            if (cmd.kind === 'advance') await clock.advance(cmd.ms);
-            else if (cmd.kind === 'runOther') await h.run(e.id);
-            else for (const id of [a.id, e.id]) await h[cmd.kind](id).catch((err: unknown) => {
+      fc.asyncProperty(
+        fc.array(command, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 1000 }),
+        async (commands, seed) => {
+          const clock = createFakeClock();
+          const sms = simulatedSmsCarrier({ clock, seed, mix: SMS_MIX, limits: { ratePerSecond: 3 } });
+          const email = simulatedEmailCarrier({ clock, seed, mix: EMAIL_MIX, limits: { ratePerSecond: 3 } });
+          const h = createOutreach({ storage: memoryStorage(), clock, transports: { sms, email } });
+          h.worker.start();
+          const a = await readyCampaign(h, 'sms', 8);
+          const e = await readyCampaign(h, 'email', 8);
+          await h.run(a.id);
+          await h.run(e.id);
+          for (const cmd of commands) {
+            try {
+              if (cmd.kind === 'advance') await clock.advance(cmd.ms);
+              else if (cmd.kind === 'runOther') await h.run(e.id);
+              else
+                for (const id of [a.id, e.id])
+                  await h[cmd.kind](id).catch((err: unknown) => {
+                    if (!isOutreachError(err)) throw err;
+                  });
+            } catch (err) {
               if (!isOutreachError(err)) throw err;
-            });
-          } catch (err) {
-            if (!isOutreachError(err)) throw err;
+            }
+            for (const id of [a.id, e.id]) {
+              const c = await h.getCampaign(id);
+              const counts = recount(await allMessages(h, id));
+              expect(c.counts).toEqual(counts);
+              if (RUNNING.includes(c.status)) expect(c.status).toBe(deriveRunningStatus(counts));
+            }
           }
-          for (const id of [a.id, e.id]) {
-            const c = await h.getCampaign(id);
-            const counts = recount(await allMessages(h, id));
-            expect(c.counts).toEqual(counts);
-            if (RUNNING.includes(c.status)) expect(c.status).toBe(deriveRunningStatus(counts));
-          }
-        }
-        expect(Math.max(0, ...sms.sends.values(), ...email.sends.values())).toBeLessThanOrEqual(1 + commands.filter((c) => c.kind === 'retryFailed').length);
-      }),
+          expect(Math.max(0, ...sms.sends.values(), ...email.sends.values())).toBeLessThanOrEqual(
+            1 + commands.filter((c) => c.kind === 'retryFailed').length,
+          );
+        },
+      ),
       { numRuns: 25, seed: 20261123 },
     );
   });
