@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { SENDGRID_EVENT_MAP } from '../../adapters/sendgrid/index.js';
 import { TWILIO_STATUS_MAP } from '../../adapters/twilio/index.js';
 
-const doc = readFileSync(new URL('../../adapters/PROVIDER-MAPPING.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const rows = doc.split('\n').filter((line) => line.startsWith('|'));
 
-describe('providers: PROVIDER-MAPPING.md stays in sync with the tables', () => {
+describe('providers: the README's provider mapping stays in sync with the tables', () => {
   it.each(Object.entries(TWILIO_ERROR_REASONS))('should list Twilio code %s as %s', (code, reason) => {
     expect(rows.some((r) => r.startsWith(`| ${code} |`) && r.includes(`\`${reason}\``))).toBe(true);
   });
