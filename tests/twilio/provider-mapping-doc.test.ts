@@ -7,7 +7,7 @@ import { TWILIO_STATUS_MAP } from '../../adapters/twilio/index.js';
 const doc = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const rows = doc.split('\n').filter((line) => line.startsWith('|'));
 
-describe('providers: the README's provider mapping stays in sync with the tables', () => {
+describe('providers: the provider mapping in README.md stays in sync with the tables', () => {
   it.each(Object.entries(TWILIO_ERROR_REASONS))('should list Twilio code %s as %s', (code, reason) => {
     expect(rows.some((r) => r.startsWith(`| ${code} |`) && r.includes(`\`${reason}\``))).toBe(true);
   });
