@@ -4,6 +4,7 @@ import { defineConfig } from 'tsup';
 export const entries = {
   index: 'src/index.ts',
   memory: 'adapters/memory/index.ts',
+  postgres: 'adapters/postgres/index.ts',
   testing: 'adapters/testing/index.ts',
   twilio: 'adapters/twilio/index.ts',
   sendgrid: 'adapters/sendgrid/index.ts',

@@ -147,6 +147,20 @@ const LOCK_CLASS = 0x636c6d; // "clm"
  * await migratePostgres(pool, 'campaign_lifecycle');
  */
 export async function migratePostgres(pool: PgLike, schema = 'campaign_lifecycle'): Promise<number[]> {
+  quoteSchema(schema);
+  // DDL beside other sessions' DDL can meet a catalog deadlock; the whole migration is safe to re-run.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await migrateOnce(pool, schema);
+    } catch (error) {
+      const code = (error as { cause?: { code?: unknown } }).cause?.code;
+      if (attempt >= 4 || (code !== '40P01' && code !== '40001')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
+    }
+  }
+}
+
+async function migrateOnce(pool: PgLike, schema: string): Promise<number[]> {
   const q = quoteSchema(schema);
   let client: PgClientLike;
   try {

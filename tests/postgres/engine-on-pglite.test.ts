@@ -13,7 +13,7 @@ const MIX: [number, SmsOutcome][] = [
   [1, { kind: 'silent' }],
   [1, { kind: 'undelivered', code: '30003' }],
   [1, { kind: 'presend_error', times: 2 }],
-  [1, { kind: 'unknown', then: { kind: 'delivered' } }],
+  [1, { kind: 'failed', code: '21211' }],
 ];
 
 describe('postgresStorage: the engine on PGlite', () => {
