@@ -245,4 +245,35 @@ describe('campaign lifecycle: actions per status (seeds 002, 003)', () => {
     const running: Campaign = await outreach.run(c.id);
     expect(running.availableActions).toEqual(['pause', 'stop', 'close', 'archive', 'export']);
   });
+
+  it('Pause if failure rate > 5%: the engine pauses a campaign once the failure rate passes the threshold', async () => {
+    const events: { to: string; cause?: string | undefined }[] = [];
+    const { outreach, clock, sms } = harness({
+      policy: { autoPause: { threshold: 0.05, minSample: 20 } },
+      sms: {
+        mix: [
+          [9, { kind: 'delivered' }],
+          [1, { kind: 'undelivered', code: '30007' }],
+        ],
+        seed: 5,
+        limits: { ratePerSecond: 10 },
+      },
+    });
+    outreach.subscribe((e) => {
+      if (e.type === 'campaign.status') events.push({ to: e.to, cause: e.cause });
+    });
+    const c = await readyCampaign(outreach, 'sms', 200);
+    await outreach.run(c.id);
+    await clock.advance('2m');
+    const paused = await outreach.getCampaign(c.id);
+    expect(paused.status).toBe('paused');
+    expect(events).toContainEqual({ to: 'paused', cause: 'failure_rate' });
+    expect(paused.done).toBeGreaterThanOrEqual(20);
+    const sentWhenPaused = sms.sendCalls;
+    expect(sentWhenPaused).toBeLessThan(200);
+    await outreach.resume(c.id);
+    await clock.advance('5m');
+    expect(sms.sendCalls).toBe(200);
+    expect((await outreach.getCampaign(c.id)).status).toBe('complete_with_errors');
+  });
 });
