@@ -18,3 +18,5 @@ export type { SendgridTransportOptions } from './sendgrid-transport.js';
 export { sendgridMailBody, sendgridTransport } from './sendgrid-transport.js';
 export type { SendgridWebhookHandlerOptions } from './sendgrid-webhook-handler.js';
 export { sendgridWebhookHandler } from './sendgrid-webhook-handler.js';
+export type { UnsubscribeHandlerOptions } from './unsubscribe-handler.js';
+export { unsubscribeHandler } from './unsubscribe-handler.js';
