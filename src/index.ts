@@ -1,4 +1,7 @@
-/** @module campaign-lifecycle — message and campaign lifecycles, the engine, and the port types. */
+/**
+ * Message and campaign lifecycles, the engine, and the port types.
+ * @module campaign-lifecycle
+ */
 
 export type {
   CsvImportOptions,
@@ -55,7 +58,7 @@ export type { OutreachErrorCode, OutreachErrorOptions } from './errors.js';
 export { isOutreachError, OUTREACH_ERROR_CODES, OutreachError } from './errors.js';
 export type { CampaignExportRow } from './export/campaigns-csv.js';
 export { CAMPAIGN_CSV_COLUMNS, campaignsCsv } from './export/campaigns-csv.js';
-export type { CsvExportOptions } from './export/csv-stream.js';
+export type { CsvCell, CsvExportOptions, RowSource } from './export/csv-stream.js';
 export type { MessageExportRow, MessagesCsvOptions } from './export/messages-csv.js';
 export { messagesCsv } from './export/messages-csv.js';
 export { neutralizeCell } from './export/neutralize-cell.js';

@@ -83,5 +83,6 @@ export interface IngestResult {
 
 /** Something that takes normalised provider events: the engine, as webhook handlers and carriers see it. */
 export interface EventSink {
+  /** Applies normalised provider events; see `Outreach.ingest`. */
   ingest(events: readonly ProviderEvent[]): Promise<IngestResult>;
 }

@@ -1,4 +1,7 @@
-/** @module campaign-lifecycle/postgres — campaign storage in PostgreSQL (through `pg`) or PGlite, with its own migrations. */
+/**
+ * Campaign storage in PostgreSQL (through `pg`) or PGlite, with its own migrations.
+ * @module campaign-lifecycle/postgres
+ */
 
 export type { PGliteLike, PgClientLike, PgLike, PgQueryable, PgResult } from './pg-connection.js';
 export { fromPGlite, fromPgPool } from './pg-connection.js';

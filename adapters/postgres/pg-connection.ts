@@ -10,6 +10,7 @@ export interface PgResult<R = Record<string, unknown>> {
 
 /** Anything that runs a parameterised query (a `pg` client, a PGlite instance). */
 export interface PgQueryable {
+  /** Runs one statement with `$1…` parameters. */
   query(text: string, params?: unknown[]): Promise<PgResult>;
 }
 
@@ -24,11 +25,13 @@ export interface PgClientLike extends PgQueryable {
  * a PGlite instance fits through {@link fromPGlite}.
  */
 export interface PgLike {
+  /** A dedicated connection for one transaction (`pg.Pool#connect`). */
   connect(): Promise<PgClientLike>;
 }
 
 /** The structural shape of a PGlite instance (one connection, queries serialised by the adapter). */
 export interface PGliteLike extends PgQueryable {
+  /** PGlite's own transaction method; only its presence is checked, to tell PGlite from a pool. */
   transaction: unknown;
   readonly waitReady?: Promise<void>;
 }

@@ -1,4 +1,7 @@
-/** @module campaign-lifecycle/sendgrid — the SendGrid email transport, Event Webhook parsing, signed-webhook verification and a web webhook handler. */
+/**
+ * The SendGrid email transport, Event Webhook parsing, signed-webhook verification and a web webhook handler.
+ * @module campaign-lifecycle/sendgrid
+ */
 
 export type { ParsedSendgridEvents, RejectedSendgridEvent } from './sendgrid-events.js';
 export {

@@ -1,4 +1,7 @@
-/** @module campaign-lifecycle/testing — a fake clock, simulated carriers, and the conformance suites for storage and transports. */
+/**
+ * A fake clock, simulated carriers, and the conformance suites for storage and transports.
+ * @module campaign-lifecycle/testing
+ */
 
 export type { FakeClock, FakeClockOptions } from './fake-clock.js';
 export { createFakeClock } from './fake-clock.js';
@@ -12,5 +15,5 @@ export type {
 export { seededRandom, simulatedEmailCarrier, simulatedSmsCarrier } from './simulated-carriers.js';
 export type { StorageSuiteOptions, SuiteRunner } from './storage-suite.js';
 export { sampleCampaign, sampleContact, sampleMessage, storageConformanceSuite } from './storage-suite.js';
-export type { TransportScenario, TransportSuiteOptions } from './transport-suite.js';
+export type { TransportScenario, TransportSuiteOptions, TransportUnderTest } from './transport-suite.js';
 export { isSendResult, sampleEmail, sampleSms, transportConformanceSuite } from './transport-suite.js';

@@ -15,8 +15,11 @@ import {
 
 /** The parts of a test runner the suites need (vitest, jest, mocha and node:test all fit). */
 export interface SuiteRunner {
+  /** Groups tests (vitest's, jest's or mocha's `describe`). */
   describe: (name: string, fn: () => void) => void;
+  /** Declares one test. */
   it: (name: string, fn: () => Promise<void> | void, timeout?: number) => void;
+  /** Runs after each test (used to close storages). */
   afterEach?: ((fn: () => Promise<void> | void) => void) | undefined;
 }
 
@@ -24,6 +27,7 @@ export interface SuiteRunner {
 export interface StorageSuiteOptions {
   /** Shown in test names. */
   name: string;
+  /** Makes a fresh, empty storage for one test. */
   create: () => Storage | Promise<Storage>;
   /** Called after each test with the storage it made. @defaultValue storage.close() */
   destroy?: (storage: Storage) => Promise<void> | void;

@@ -23,13 +23,21 @@ export interface TransportScenario {
   reason?: FailureReasonId;
 }
 
+/** A transport under test, the scenarios that drive it, and how to clean up. */
+export interface TransportUnderTest {
+  /** The transport. */
+  transport: Transport;
+  /** Messages and the outcome class each must get. */
+  scenarios: TransportScenario[];
+  /** Runs after the test (close servers). */
+  dispose?: () => Promise<void> | void;
+}
+
 /** How to make the transport under test and drive it into each outcome. */
 export interface TransportSuiteOptions {
   name: string;
-  /** A fresh transport and its scenarios; called once per test. `dispose` runs after it. */
-  create: () =>
-    | Promise<{ transport: Transport; scenarios: TransportScenario[]; dispose?: () => Promise<void> | void }>
-    | { transport: Transport; scenarios: TransportScenario[]; dispose?: () => Promise<void> | void };
+  /** A fresh transport and its scenarios; called once per test. */
+  create: () => Promise<TransportUnderTest> | TransportUnderTest;
 }
 
 function check(condition: unknown, message: string): asserts condition {

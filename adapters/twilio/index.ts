@@ -1,4 +1,7 @@
-/** @module campaign-lifecycle/twilio — the Twilio SMS transport, status-callback and inbound-STOP parsing, signature verification and a web webhook handler. */
+/**
+ * The Twilio SMS transport, status-callback and inbound-STOP parsing, signature verification and a web webhook handler.
+ * @module campaign-lifecycle/twilio
+ */
 
 export type { ParseTwilioInboundOptions, ParseTwilioStatusCallbackOptions, TwilioForm } from './twilio-callbacks.js';
 export {

@@ -142,28 +142,49 @@ export interface OutreachWorker {
   readonly running: boolean;
 }
 
-/** The engine. */
+/** The engine: campaign commands, provider-event ingestion, queries, subscriptions and the worker. */
 export interface Outreach {
+  /** The resolved policy (durations in ms). */
   readonly policy: Policy;
+  /** The clock the engine stamps every transition with. */
   readonly clock: Clock;
+  /** The storage the engine runs over. */
   readonly storage: Storage;
+  /** Creates a draft campaign; its channel is fixed for ever. Throws `VALIDATION_FAILED` on bad input. */
   createCampaign(input: CreateCampaignInput): Promise<Campaign>;
+  /** Edits name, description, content or metadata (draft, ready, scheduled). In ready the content is re-validated against the contacts. */
   updateCampaign(id: string, patch: UpdateCampaignInput): Promise<Campaign>;
+  /** Adds contacts to a draft; bad addresses are reported by index, duplicates dropped and counted. */
   addContacts(id: string, contacts: readonly ContactInput[]): Promise<AddContactsResult>;
+  /** Streams a CSV into a draft: every rejected row is reported with its line, column and reason; the good rows import. */
   importContacts(id: string, source: CsvSource, options?: ImportContactsOptions): Promise<ImportContactsResult>;
+  /** Removes contacts from a draft (all of them without `contactIds`); returns how many. */
   removeContacts(id: string, contactIds?: readonly string[]): Promise<number>;
+  /** Draft → ready: needs valid content that every contact can fill, and at least one contact. Creates one Waiting message per contact. */
   save(id: string): Promise<Campaign>;
+  /** Ready or scheduled → scheduled at `at`; it starts then, or as soon as its channel is free. */
   schedule(id: string, at: Date | number): Promise<Campaign>;
+  /** Scheduled → ready. */
   unschedule(id: string): Promise<Campaign>;
+  /** Ready or scheduled → in progress; throws `CHANNEL_BUSY` when another campaign of the channel runs in the scope. */
   run(id: string): Promise<Campaign>;
+  /** In progress → paused: nothing more is dispatched; in-flight messages finish; the channel stays held. */
   pause(id: string): Promise<Campaign>;
+  /** Paused → in progress: dispatch continues from where it left off. */
   resume(id: string): Promise<Campaign>;
+  /** Scheduled, in progress or paused → stopped: Waiting and Queued messages are cancelled; handed-over ones finish. */
   stop(id: string): Promise<Campaign>;
+  /** In progress, active retries or paused: every non-final message → Cancelled (`closed_by_user`); the campaign completes. */
   close(id: string): Promise<Campaign>;
+  /** Complete with errors → in progress for the failed messages with a retryable reason (all, or `messageIds`); throws `NOT_RETRYABLE` otherwise. */
   retryFailed(id: string, options?: { messageIds?: readonly string[] }): Promise<RetryResult>;
+  /** Failed → ready, once the cause (`failureCause`) is fixed. */
   retryCampaign(id: string): Promise<Campaign>;
+  /** Any status after a run → archived: statuses freeze as they are. */
   archive(id: string): Promise<Campaign>;
+  /** Deletes a draft, ready, complete, failed, or stopped-with-nothing-in-flight campaign with its contacts and messages. */
   delete(id: string): Promise<void>;
+  /** Adds an address to the channel's suppression list; with `messageId`, that message also becomes Opted Out. */
   optOut(input: {
     channel: Channel;
     address: string;
@@ -171,17 +192,30 @@ export interface Outreach {
     messageId?: string;
     source?: string;
   }): Promise<void>;
+  /** Removes an address from the suppression list; returns whether it was there. */
   optIn(input: { channel: Channel; address: string; scope?: string }): Promise<boolean>;
+  /** Whether an address is on the channel's suppression list in the scope. */
   isSuppressed(input: { channel: Channel; address: string; scope?: string }): Promise<boolean>;
+  /**
+   * Applies normalised provider events (what webhook handlers and carriers produce). The whole batch is
+   * validated first: a bad event throws `VALIDATION_FAILED` and nothing changes. Duplicates, backward
+   * moves and unknown messages are counted, never thrown.
+   */
   ingest(events: readonly ProviderEvent[]): Promise<IngestResult>;
+  /** A campaign with its counters and available actions; `NOT_FOUND` when unknown. */
   getCampaign(id: string): Promise<Campaign>;
+  /** Campaigns, optionally by scope, channel and status. */
   listCampaigns(filter?: { scope?: string; channel?: Channel; statuses?: CampaignStatus[] }): Promise<Campaign[]>;
+  /** A message with its append-only event log; `NOT_FOUND` when unknown. */
   getMessage(id: string): Promise<Message>;
+  /** Messages of a campaign ordered by id (page with `after`), optionally by status. */
   listMessages(
     campaignId: string,
     filter?: { statuses?: MessageStatus[]; after?: string; limit?: number },
   ): Promise<MessageRecord[]>;
+  /** Contacts of a campaign ordered by id (page with `after`). */
   listContacts(campaignId: string, page?: { after?: string; limit?: number }): Promise<ContactRecord[]>;
+  /** Counters of a campaign, grouped Delivered / Pending / Failed; constant time whatever the size. */
   getStats(campaignId: string): Promise<CampaignStats>;
   /** Renders one message as this contact would receive it (for a preview pane); sends nothing. */
   preview(campaignId: string, contactId: string): Promise<OutgoingSms | OutgoingEmail>;
@@ -189,7 +223,9 @@ export interface Outreach {
   exportCampaigns(filter?: { scope?: string; channel?: Channel; statuses?: CampaignStatus[] }): AsyncIterable<string>;
   /** Streams CSV of one campaign's messages, with the contact `fields` named as extra columns. */
   exportMessages(campaignId: string, options?: { fields?: readonly string[] }): AsyncIterable<string>;
+  /** Calls `listener` with status and progress events after each commit; returns the unsubscribe function. */
   subscribe(listener: OutreachListener): () => void;
+  /** Dispatch and deadlines. */
   readonly worker: OutreachWorker;
 }
 

@@ -102,11 +102,13 @@ export interface StorageTransaction {
   // ── contacts ─────────────────────────────────────────────────────────────
   /** Inserts contacts; throws `OutreachError('CONFLICT')` on a duplicate id. */
   insertContacts(contacts: readonly ContactRecord[]): Promise<void>;
+  /** A contact by id, or `undefined`. */
   getContact(id: string): Promise<ContactRecord | undefined>;
   /** Contacts by id (missing ids are left out), keyed by id. */
   getContacts(ids: readonly string[]): Promise<Map<string, ContactRecord>>;
   /** Contacts of a campaign, ordered by id. */
   listContacts(campaignId: string, page: Page): Promise<ContactRecord[]>;
+  /** How many contacts a campaign has. */
   countContacts(campaignId: string): Promise<number>;
   /** Which of these normalised addresses the campaign already has. */
   existingAddresses(campaignId: string, addresses: readonly string[]): Promise<Set<string>>;
@@ -116,6 +118,7 @@ export interface StorageTransaction {
   // ── messages ─────────────────────────────────────────────────────────────
   /** Inserts messages; throws `OutreachError('CONFLICT')` on a duplicate id. */
   insertMessages(messages: readonly MessageRecord[]): Promise<void>;
+  /** A message by id (no lock), or `undefined`. */
   getMessage(id: string): Promise<MessageRecord | undefined>;
   /** Reads and locks messages by id (missing ids are left out). */
   lockMessages(ids: readonly string[]): Promise<MessageRecord[]>;

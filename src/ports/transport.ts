@@ -58,12 +58,14 @@ interface TransportBase {
  */
 export interface SmsTransport extends TransportBase {
   readonly channel: 'sms';
+  /** Hands one SMS to the provider and classifies the outcome; never throws. */
   send(message: OutgoingSms, options?: SendOptions): Promise<SendResult>;
 }
 
 /** Sends email. Same contract as {@link SmsTransport}. */
 export interface EmailTransport extends TransportBase {
   readonly channel: 'email';
+  /** Hands one email to the provider and classifies the outcome; never throws. */
   send(message: OutgoingEmail, options?: SendOptions): Promise<SendResult>;
 }
 
