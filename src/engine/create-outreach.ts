@@ -8,6 +8,7 @@ import { type CsvSource, importContactsCsv } from '../contacts/csv-import.js';
 import type { CountryCode } from '../contacts/phone.js';
 import type { CampaignContent, EmailContent, OutgoingEmail, OutgoingSms, SmsContent } from '../content.js';
 import { EmailContentSchema, SmsContentSchema } from '../content.js';
+import { type Duration, toMs } from '../duration.js';
 import { OutreachError } from '../errors.js';
 import { campaignsCsv } from '../export/campaigns-csv.js';
 import { messagesCsv } from '../export/messages-csv.js';
@@ -76,6 +77,12 @@ export interface OutreachOptions {
   defaultCountry?: CountryCode | undefined;
   /** Countries you may send SMS to; other numbers are refused as "unsupported country code". */
   allowedCountries?: readonly CountryCode[] | undefined;
+  /**
+   * How often an idle worker looks for work that other processes created (queued messages, deadlines).
+   * `false` never polls: the worker then wakes only for its own commands, ingests and deadlines.
+   * @defaultValue '1s' when the storage is shared (`storage.info.shared`), otherwise false
+   */
+  pollInterval?: Duration | false | undefined;
 }
 
 /** A new campaign. */
@@ -303,6 +310,14 @@ export function createOutreach(options: OutreachOptions): Outreach {
   const policy = resolvePolicy(options.policy);
   const defaultScope = options.defaultScope ?? 'default';
   const batchSize = options.batchSize ?? 500;
+  const pollMs =
+    options.pollInterval === false
+      ? undefined
+      : options.pollInterval !== undefined
+        ? toMs(options.pollInterval)
+        : storage.info.shared
+          ? 1000
+          : undefined;
   const renderer = options.renderer ?? defaultRenderer;
   const onError = options.onError ?? ((e: unknown) => console.error('[campaign-lifecycle]', e));
   const steppers: Record<Channel, MessageStepper> = {
@@ -1291,6 +1306,7 @@ export function createOutreach(options: OutreachOptions): Outreach {
           for (const ch of ['sms', 'email'] as const)
             if (transports[ch]) next = Math.min(next, Math.max(now + 1, limiters[ch].nextSlot(now)));
         }
+        if (pollMs !== undefined) next = Math.min(next, now + pollMs);
         if (Number.isFinite(next)) arm(next);
       } finally {
         busy = null;

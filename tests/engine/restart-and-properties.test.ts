@@ -137,3 +137,28 @@ describe('engine: rate limits', () => {
     expect(100 / ((span + 1000) / 1000)).toBeGreaterThan(6.5);
   });
 });
+
+describe('engine: polling for work from other processes', () => {
+  async function sharedRun(pollInterval: '1s' | false) {
+    const clock = createFakeClock();
+    const storage = memoryStorage();
+    const sms = simulatedSmsCarrier({ clock });
+    const commander = createOutreach({ storage, clock, transports: {} });
+    const worker = createOutreach({ storage, clock, transports: { sms }, pollInterval });
+    worker.worker.start();
+    await clock.advance('5s'); // the worker finds nothing and goes idle
+    const c = await readyCampaign(commander, 'sms', 3);
+    await commander.run(c.id); // another engine's command: this worker was not kicked
+    await clock.advance('2s');
+    await worker.worker.stop();
+    return sms.sendCalls;
+  }
+
+  it('should find messages another engine queued when pollInterval is set', async () => {
+    expect(await sharedRun('1s')).toBe(3);
+  });
+
+  it('should stay idle without polling (the default for unshared storage)', async () => {
+    expect(await sharedRun(false)).toBe(0);
+  });
+});
