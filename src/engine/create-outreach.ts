@@ -1177,12 +1177,15 @@ export function createOutreach(options: OutreachOptions): Outreach {
       const claimed = await tx(async (t, out) => {
         const c = await t.getCampaign(campaign.id, { forUpdate: true });
         if (c?.status !== 'in_progress' || !c.content) return [];
-        const peek = await t.claimMessages(c.id, 'queued', free);
-        if (peek.length === 0) return [];
-        const allowed = limiters[channel].take(now, peek.length);
-        if (allowed < peek.length) waiting = true;
-        const batch = peek.slice(0, allowed);
+        const allowed = Math.min(free, limiters[channel].available(now));
+        if (allowed === 0) {
+          // Rate-limited: wake at the next slot only if something is waiting for it.
+          if ((await t.claimMessages(c.id, 'queued', 1)).length > 0) waiting = true;
+          return [];
+        }
+        const batch = await t.claimMessages(c.id, 'queued', allowed);
         if (batch.length === 0) return [];
+        if (batch.length === allowed && allowed < free) waiting = true;
         const suppressed = await t.suppressedAmong(
           c.scope,
           channel,
@@ -1220,22 +1223,24 @@ export function createOutreach(options: OutreachOptions): Outreach {
       });
       if (claimed.length === 0) continue;
       inFlightSends[channel] += claimed.length;
-      const results = await Promise.all(
-        claimed.map(async ({ message, payload, error }): Promise<[MessageRecord, SendResult]> => {
-          if (!payload)
-            return [message, { outcome: 'rejected', reason: 'failed_to_create', error: error ?? 'render failed' }];
-          try {
-            const r = await (transport as { send(m: unknown): Promise<SendResult> }).send(payload);
-            return [message, r];
-          } catch (e) {
-            // A transport that throws broke its contract; it may have sent, so never resend.
-            onError(e);
-            return [message, { outcome: 'unknown', error: e instanceof Error ? e.message : String(e) }];
-          } finally {
-            inFlightSends[channel]--;
-          }
-        }),
-      );
+      const sending = claimed.map(async ({ message, payload, error }): Promise<[MessageRecord, SendResult]> => {
+        if (!payload)
+          return [message, { outcome: 'rejected', reason: 'failed_to_create', error: error ?? 'render failed' }];
+        try {
+          const r = await (transport as { send(m: unknown): Promise<SendResult> }).send(payload);
+          return [message, r];
+        } catch (e) {
+          // A transport that throws broke its contract; it may have sent, so never resend.
+          onError(e);
+          return [message, { outcome: 'unknown', error: e instanceof Error ? e.message : String(e) }];
+        } finally {
+          inFlightSends[channel]--;
+        }
+      });
+      // Recorded once every send has started (each `send` is called synchronously above), so a slot frees
+      // 1,000 ms after the latest start: no window the transport sees ever holds more than the limit.
+      limiters[channel].record(clock.now(), claimed.length);
+      const results = await Promise.all(sending);
       sent += claimed.length;
       const fatal = results.find(([, r]) => r.outcome === 'rejected' && r.fatal);
       await tx(async (t, out) => {
