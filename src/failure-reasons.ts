@@ -197,7 +197,9 @@ export const TWILIO_ERROR_REASONS: Readonly<Record<string, FailureReasonId>> = {
 /** Maps a Twilio error code (number or string) to a failure reason; `unknown` when unmapped or missing. */
 export function reasonForTwilioCode(code: string | number | null | undefined): FailureReasonId {
   if (code === null || code === undefined) return 'unknown';
-  return TWILIO_ERROR_REASONS[String(code).trim()] ?? 'unknown';
+  const key = String(code).trim();
+  // Own keys only: a code such as `constructor` must not find Object.prototype's.
+  return Object.hasOwn(TWILIO_ERROR_REASONS, key) ? (TWILIO_ERROR_REASONS[key] as FailureReasonId) : 'unknown';
 }
 
 /** The SendGrid event facts that decide a failure reason. */

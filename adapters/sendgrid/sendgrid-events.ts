@@ -98,7 +98,7 @@ export function parseSendgridEvents(body: unknown): ParsedSendgridEvents {
       rejected.push({ index, reason: 'no event type' });
       return;
     }
-    const status = SENDGRID_EVENT_MAP[kind];
+    const status = Object.hasOwn(SENDGRID_EVENT_MAP, kind) ? SENDGRID_EVENT_MAP[kind] : undefined;
     if (status === undefined) {
       rejected.push({ index, reason: `event type "${clip(kind, 50)}" is not mapped` });
       return;
@@ -140,13 +140,19 @@ export function parseSendgridEvents(body: unknown): ParsedSendgridEvents {
       const code = classification ?? smtpStatus;
       if (code !== undefined) event.code = clip(code, 100);
     }
-    if (status === 'deferred' && attemptText !== undefined && /^\d+$/.test(attemptText)) {
+    if (
+      status === 'deferred' &&
+      attemptText !== undefined &&
+      /^\d+$/.test(attemptText) &&
+      Number.isSafeInteger(Number(attemptText))
+    ) {
       event.attempt = Number(attemptText);
     }
     if (status === 'engagement') event.engagement = kind === 'click' ? 'click' : 'open';
     const detail = reasonText ?? response;
     if (detail !== undefined) event.detail = clip(detail, 2000);
-    if (timestamp !== undefined) event.occurredAt = timestamp * 1000;
+    // A timestamp that overflows milliseconds is dropped rather than refusing the whole batch.
+    if (timestamp !== undefined && Number.isFinite(timestamp * 1000)) event.occurredAt = timestamp * 1000;
     const eventId = str(e.sg_event_id);
     if (eventId !== undefined && eventId.length <= 300) event.eventId = eventId;
     event.dedupeKey = clip(

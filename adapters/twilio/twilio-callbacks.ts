@@ -43,7 +43,8 @@ function field(form: TwilioForm, name: string): string | undefined {
 function messageIdFromUrl(url: string | URL | undefined): string | undefined {
   if (url === undefined) return undefined;
   try {
-    return (typeof url === 'string' ? new URL(url) : url).searchParams.get(TWILIO_MESSAGE_ID_PARAM) ?? undefined;
+    // An empty value names nothing: fall back to the body's MessageSid rather than ingest an empty id.
+    return (typeof url === 'string' ? new URL(url) : url).searchParams.get(TWILIO_MESSAGE_ID_PARAM) || undefined;
   } catch {
     return undefined;
   }
@@ -77,8 +78,8 @@ export function parseTwilioStatusCallback(
       'This Twilio callback has no MessageStatus: it is not a status callback. Point only the StatusCallback URL here.',
     );
   }
-  const messageId = messageIdFromUrl(options.url) ?? field(form, TWILIO_MESSAGE_ID_PARAM);
-  const providerMessageId = field(form, 'MessageSid') ?? field(form, 'SmsSid');
+  const messageId = messageIdFromUrl(options.url) ?? (field(form, TWILIO_MESSAGE_ID_PARAM) || undefined);
+  const providerMessageId = field(form, 'MessageSid') || field(form, 'SmsSid') || undefined;
   if ((messageId === undefined || messageId.length > 200) && providerMessageId === undefined) {
     throw new OutreachError(
       'VALIDATION_FAILED',
@@ -86,7 +87,10 @@ export function parseTwilioStatusCallback(
     );
   }
   const statusKey = providerStatus.toLowerCase();
-  const status = TWILIO_STATUS_MAP[statusKey] ?? 'sending';
+  // Own keys only: a status such as `constructor` must not find Object.prototype's.
+  const status = Object.hasOwn(TWILIO_STATUS_MAP, statusKey)
+    ? (TWILIO_STATUS_MAP[statusKey] as StatusEvent['status'])
+    : 'sending';
   const errorCode = field(form, 'ErrorCode');
   const code = errorCode !== undefined && errorCode !== '0' ? clip(errorCode, 100) : undefined;
   const errorMessage = field(form, 'ErrorMessage') ?? field(form, 'ChannelStatusMessage');

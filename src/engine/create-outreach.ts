@@ -259,6 +259,15 @@ const CreateSchema = z.object({
   content: z.unknown().optional(),
   metadata: z.record(z.string(), z.string()).optional(),
 });
+const ContactsSchema = z
+  .array(
+    z.object({
+      address: z.string().max(320),
+      fields: z.record(z.string().max(200), z.string().max(10_000)).optional(),
+    }),
+  )
+  .max(100_000, 'add at most 100,000 contacts per call; import a CSV for more');
+const ScheduleAtSchema = z.union([z.date(), z.number().finite()]);
 const UpdateSchema = z.object({
   name: NameSchema.optional(),
   description: z.string().max(2000).optional(),
@@ -288,6 +297,9 @@ const ACTION_HINT: Partial<Record<CampaignAction, string>> = {
     'A campaign can be deleted when draft, ready, complete, complete with errors, failed, or stopped with nothing in flight.',
   retryFailed: 'Failed messages can be retried once the campaign is complete with errors.',
 };
+
+/** How long the worker waits before trying again after a failed round (a storage error, say). */
+const WORKER_RETRY_MS = 1000;
 
 /** Where deadlines of campaigns (scheduled starts) are kept. */
 const startKey = (campaignId: string) => `${campaignId}|start`;
@@ -458,6 +470,10 @@ export function createOutreach(options: OutreachOptions): Outreach {
 
   const applyChanges = async (t: StorageTransaction, out: OutreachEvent[], changes: MessageChange[]) => {
     if (changes.length === 0) return { changed: 0, messages: [] as MessageRecord[] };
+    // One lock order everywhere: campaign rows (sorted) before counters, so that two transactions
+    // never wait on each other's campaign and counter locks (a deadlock on a shared database).
+    const campaignIds = [...new Set(changes.map((c) => c.message.campaignId))].sort();
+    for (const id of campaignIds) await t.getCampaign(id, { forUpdate: true });
     const r = await applyMessageChanges(t, steppers, changes, listeners.size > 0);
     for (const e of r.statusEvents) out.push(e);
     await progressCampaigns(t, out, r.campaigns);
@@ -553,15 +569,18 @@ export function createOutreach(options: OutreachOptions): Outreach {
     });
   };
 
-  const addContacts = (id: string, contacts: readonly ContactInput[]) =>
-    tx(async (t, out) => {
+  const addContacts = async (id: string, input: readonly ContactInput[]) => {
+    const parsed = ContactsSchema.safeParse(input);
+    if (!parsed.success) throw invalid('The contacts', parsed.error);
+    const contacts = parsed.data;
+    return tx(async (t, out) => {
       const c = await mustGetCampaign(t, id);
       await moveCampaign(t, out, c, { type: 'EDIT_CONTACTS' }, 'addContacts');
       const rejected: { index: number; address: string; reason: string }[] = [];
       const good: { index: number; address: string; fields: Record<string, string> }[] = [];
       contacts.forEach((input, index) => {
-        const r = normalize(c.channel, String(input?.address ?? ''));
-        if (!r.ok) rejected.push({ index, address: String(input?.address ?? ''), reason: r.message });
+        const r = normalize(c.channel, input.address);
+        if (!r.ok) rejected.push({ index, address: input.address, reason: r.message });
         else good.push({ index, address: r.address, fields: { ...(input.fields ?? {}) } });
       });
       const existing = await t.existingAddresses(
@@ -583,6 +602,7 @@ export function createOutreach(options: OutreachOptions): Outreach {
       for (let i = 0; i < rows.length; i += batchSize) await t.insertContacts(rows.slice(i, i + batchSize));
       return { added: rows.length, duplicates, rejected };
     });
+  };
 
   const importContacts = async (id: string, source: CsvSource, opts: ImportContactsOptions = {}) => {
     const draft = async (t: StorageTransaction) => {
@@ -751,10 +771,15 @@ export function createOutreach(options: OutreachOptions): Outreach {
       }),
     );
 
-  const schedule = (id: string, at: Date | number) => {
-    const time = at instanceof Date ? at.getTime() : at;
-    if (!Number.isFinite(time))
-      return Promise.reject(new OutreachError('VALIDATION_FAILED', `Schedule time ${String(at)} is not a valid date.`));
+  const schedule = async (id: string, at: Date | number) => {
+    const parsed = ScheduleAtSchema.safeParse(at);
+    const time = parsed.success ? (parsed.data instanceof Date ? parsed.data.getTime() : parsed.data) : Number.NaN;
+    if (!Number.isFinite(time)) {
+      throw new OutreachError(
+        'VALIDATION_FAILED',
+        'The schedule time must be a valid Date or a number of milliseconds since the epoch.',
+      );
+    }
     return afterCommand(
       tx(async (t, out) => {
         const c = await mustGetCampaign(t, id);
@@ -1313,6 +1338,10 @@ export function createOutreach(options: OutreachOptions): Outreach {
         }
         if (pollMs !== undefined) next = Math.min(next, now + pollMs);
         if (Number.isFinite(next)) arm(next);
+      } catch (error) {
+        // The failed transaction rolled back; try again shortly rather than stall the campaign for ever.
+        arm(clock.now() + WORKER_RETRY_MS);
+        throw error;
       } finally {
         busy = null;
       }

@@ -1,0 +1,146 @@
+import { isFinalMessageStatus, type MessageStatus } from 'campaign-lifecycle';
+import { afterAll, describe, expect, it } from 'vitest';
+import { plannedReport } from './mp-carrier-plan.js';
+import {
+  doubleSends,
+  killWorker,
+  nonZero,
+  pendingDeadlines,
+  poll,
+  recount,
+  runSmsCampaign,
+  type SharedDatabase,
+  sendsPerWorker,
+  sharedDatabase,
+  startWorker,
+  stopWorker,
+  type WorkerHandle,
+  workerErrors,
+} from './mp-workers.js';
+
+const url = process.env.DATABASE_URL;
+const SIZE = 5000;
+// The 10-minute rules shortened to 2 s so that they fire on the system clock within the test; sends
+// are paced (a rate limit and a provider latency) so that the victim dies with sends in flight.
+const WORKER_ENV = {
+  CARRIER: 'crash',
+  SMS_SENDING_TIMEOUT: '2s',
+  SMS_RECEIPT_TIMEOUT: '2s',
+  RATE_PER_SECOND: '600',
+  SEND_LATENCY_MS: '200',
+  BATCH_SIZE: '200',
+  CONCURRENCY: '200',
+};
+
+describe.skipIf(!url)('postgresStorage: a worker killed mid-campaign', () => {
+  let db: SharedDatabase | undefined;
+  const workers: WorkerHandle[] = [];
+  afterAll(async () => {
+    for (const w of workers) w.child.kill('SIGKILL');
+    await db?.drop();
+  });
+
+  it('kill -9 a worker mid-campaign, start another: nothing is sent twice, nothing is lost, and messages the dead worker left in Sending end by the sending rule', async () => {
+    db = await sharedDatabase(url as string, `mp_crash_${process.pid}`);
+    const shared = db;
+    const id = await runSmsCampaign(db, SIZE, 'Crash');
+    const [victim, survivor] = await Promise.all([
+      startWorker(db.schema, 'victim', WORKER_ENV),
+      startWorker(db.schema, 'survivor', WORKER_ENV),
+    ]);
+    workers.push(victim, survivor);
+
+    // Some thousands sent, the victim among the senders: kill it where it stands.
+    await poll(
+      'two thousand sends',
+      async () => {
+        const per = await sendsPerWorker(shared);
+        return (per.victim ?? 0) + (per.survivor ?? 0) >= 2000 && (per.victim ?? 0) > 0 ? per : undefined;
+      },
+      { everyMs: 50, timeoutMs: 60_000 },
+    );
+    expect(await killWorker(victim)).toBe('SIGKILL');
+    const atKill = await sendsPerWorker(db);
+    const { rows: sendingAtKill } = await db.pool.query(
+      `SELECT count(*)::int AS n FROM ${db.schema}.messages WHERE campaign_id = $1 AND status = 'sending'`,
+      [id],
+    );
+    const fresh = await startWorker(db.schema, 'fresh', WORKER_ENV);
+    workers.push(fresh);
+
+    // Complete, with no timer rule left to fire: nothing more will change.
+    const finished = await poll(
+      'the campaign to finish',
+      async () => {
+        const c = await shared.outreach.getCampaign(id);
+        const done = c.status === 'complete' || c.status === 'complete_with_errors';
+        return done && (await pendingDeadlines(shared, id)) === 0 ? c : undefined;
+      },
+      { everyMs: 250, timeoutMs: 120_000 },
+    );
+    const codes = await Promise.all([stopWorker(survivor), stopWorker(fresh)]);
+    expect(codes).toEqual([0, 0]);
+    const errors = workerErrors([survivor, fresh]);
+    expect(errors.other).toEqual([]);
+
+    // Nothing sent twice.
+    expect(await doubleSends(db)).toEqual([]);
+
+    // Nothing lost: every message final, and the counters equal a recount.
+    const counted = await recount(db, id);
+    expect(Object.keys(counted).filter((s) => !isFinalMessageStatus(s as MessageStatus))).toEqual([]);
+    expect(Object.values(counted).reduce((a, b) => a + (b ?? 0), 0)).toBe(SIZE);
+    expect(nonZero((await db.outreach.getCampaign(id)).counts)).toEqual(counted);
+    expect(finished.status).toBe('complete_with_errors');
+
+    // Each message's fate, with who sent it and whether the sending rule failed it.
+    const { rows } = await db.pool.query<{
+      id: string;
+      status: string;
+      reason: string | null;
+      sender: string | null;
+      timed_out_in_sending: boolean;
+    }>(
+      `SELECT m.id, m.status, m.context->>'reason' AS reason, s.worker AS sender,
+         EXISTS (SELECT 1 FROM ${db.schema}.message_log l WHERE l.message_id = m.id AND l.from_status = 'sending'
+           AND l.to_status = 'failed' AND l.event LIKE 'TIMEOUT(%') AS timed_out_in_sending
+       FROM ${db.schema}.messages m LEFT JOIN ${db.schema}.sends s ON s.message_id = m.id
+       WHERE m.campaign_id = $1`,
+      [id],
+    );
+    expect(rows).toHaveLength(SIZE);
+
+    // Messages the survivors sent end as the carrier reported them; the silent ones by the sending rule.
+    for (const m of rows.filter((r) => r.sender === 'survivor' || r.sender === 'fresh')) {
+      const plan = plannedReport('crash', m.id);
+      const expected =
+        plan === 'delivered'
+          ? { status: 'delivered', reason: null }
+          : plan === 'sent_only'
+            ? { status: 'assumed_delivered', reason: null }
+            : { status: 'failed', reason: 'timed_out' };
+      expect({ id: m.id, status: m.status, reason: m.reason }).toEqual({ id: m.id, ...expected });
+    }
+
+    // The dead worker's leftovers: claimed (maybe sent) and never reported. Only the sending rule ends them.
+    const leftovers = rows.filter(
+      (r) =>
+        (r.sender === 'victim' || r.sender === null) &&
+        plannedReport('crash', r.id) !== 'silent' &&
+        r.status === 'failed',
+    );
+    expect(leftovers.length).toBeGreaterThan(0);
+    for (const m of leftovers) expect([m.reason, m.timed_out_in_sending]).toEqual(['timed_out', true]);
+    // A message nobody sent was claimed by the victim and dies with it: failed by the rule, never sent.
+    const unsent = rows.filter((r) => r.sender === null);
+    for (const m of unsent) expect([m.status, m.reason]).toEqual(['failed', 'timed_out']);
+
+    const perWorker = await sendsPerWorker(db);
+    console.log(
+      `[crash] ${SIZE} messages; at the kill: sends ${JSON.stringify(atKill)}, ${sendingAtKill[0].n} in Sending; ` +
+        `after: sends ${JSON.stringify(perWorker)}, ${leftovers.length} victim leftovers failed timed_out ` +
+        `(${leftovers.filter((m) => m.sender === 'victim').length} sent by it, ${unsent.length} never sent); ` +
+        `counts ${JSON.stringify(counted)}; ${errors.deadlocks.length} deadlocked transactions retried`,
+    );
+  }, 180_000);
+});
