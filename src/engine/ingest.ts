@@ -1,0 +1,174 @@
+/**
+ * Provider-event ingestion: validates a batch whole, drops duplicates by event id and content key,
+ * finds each message by our id or the provider's, and applies the events in one transaction.
+ */
+import * as z from 'zod';
+import type { MessageEvent } from '../machines/message-events.js';
+import {
+  type IngestResult,
+  type ProviderEvent,
+  ProviderEventSchema,
+  type StatusEvent,
+  type SuppressionEvent,
+} from '../provider-events.js';
+import type { CampaignRecord, MessageRecord } from '../records.js';
+import type { Channel } from '../statuses.js';
+import { type EngineCore, invalid } from './engine-core.js';
+import type { MessageChange } from './message-batch.js';
+import type { EngineWorker } from './worker.js';
+
+/** Builds `ingest` over the core; the worker is kicked after each batch. */
+export function createIngest(core: EngineCore, worker: EngineWorker) {
+  const { clock, defaultScope, normalize, tx, applyChanges } = core;
+  const { startDueScheduled } = worker;
+
+  const toMessageEvent = (e: StatusEvent, at: number): MessageEvent | null => {
+    switch (e.status) {
+      case 'sending':
+        return {
+          type: 'PROVIDER_SENDING',
+          at,
+          ...(e.providerMessageId ? { providerMessageId: e.providerMessageId } : {}),
+        };
+      case 'sent':
+        return {
+          type: 'PROVIDER_SENT',
+          at,
+          ...(e.providerMessageId ? { providerMessageId: e.providerMessageId } : {}),
+        };
+      case 'delivered':
+        return { type: 'PROVIDER_DELIVERED', at };
+      case 'failed':
+        return { type: 'PROVIDER_FAILED', at, reason: e.reason ?? 'unknown', ...(e.code ? { code: e.code } : {}) };
+      case 'deferred':
+        return { type: 'PROVIDER_DEFERRED', at, ...(e.attempt !== undefined ? { attempt: e.attempt } : {}) };
+      case 'opted_out':
+        return { type: 'OPT_OUT', at, source: e.providerStatus ?? 'provider' };
+      default:
+        return null;
+    }
+  };
+
+  const ingest = async (events: readonly ProviderEvent[]): Promise<IngestResult> => {
+    const parsed = z.array(ProviderEventSchema).max(10_000).safeParse(events);
+    if (!parsed.success) throw invalid('The provider events', parsed.error);
+    const list = parsed.data as ProviderEvent[];
+    const result = await tx(async (t, out) => {
+      let duplicates = 0;
+      let ignored = 0;
+      let unmatched = 0;
+      let applied = 0;
+      const keys: string[] = [];
+      const keyOwner: number[] = [];
+      list.forEach((e, i) => {
+        if (e.eventId) {
+          keys.push(`id:${e.eventId}`);
+          keyOwner.push(i);
+        }
+        if (e.type === 'status' && e.dedupeKey) {
+          keys.push(`key:${e.dedupeKey}`);
+          keyOwner.push(i);
+        }
+      });
+      const fresh = keys.length ? await t.markSeen(keys) : [];
+      const dup = new Set<number>();
+      fresh.forEach((isNew, k) => {
+        if (!isNew) dup.add(keyOwner[k] as number);
+      });
+      duplicates = dup.size;
+      const at = clock.now();
+      const statusEvents: StatusEvent[] = [];
+      for (let i = 0; i < list.length; i++) {
+        if (dup.has(i)) continue;
+        const e = list[i] as ProviderEvent;
+        if (e.type === 'suppression') {
+          const s = e as SuppressionEvent;
+          const r = normalize(s.channel, s.address);
+          if (!r.ok) {
+            ignored++;
+            continue;
+          }
+          const scope = s.scope ?? defaultScope;
+          if (s.action === 'opt_out') {
+            await t.addSuppressions([
+              { scope, channel: s.channel, address: r.address, source: s.source ?? 'inbound', at },
+            ]);
+            applied++;
+          } else if (await t.removeSuppression(scope, s.channel, r.address)) applied++;
+          else ignored++;
+        } else statusEvents.push(e);
+      }
+      const byId = await t.lockMessages(statusEvents.flatMap((e) => (e.messageId ? [e.messageId] : [])));
+      const messages = new Map(byId.map((m) => [m.id, m]));
+      const needProvider = statusEvents.filter(
+        (e) => !(e.messageId && messages.has(e.messageId)) && e.providerMessageId,
+      );
+      const byProvider = new Map<string, MessageRecord>();
+      for (const channel of ['sms', 'email'] as const) {
+        const ids = needProvider.filter((e) => e.channel === channel).map((e) => e.providerMessageId as string);
+        if (ids.length)
+          for (const [k, v] of await t.lockMessagesByProviderId(channel, ids)) byProvider.set(`${channel}|${k}`, v);
+      }
+      const changes: MessageChange[] = [];
+      const campaigns = new Map<string, CampaignRecord | undefined>();
+      const engagement = new Map<string, { opens: number; clicks: number }>();
+      const suppress: { scope: string; channel: Channel; address: string; source: string; at: number }[] = [];
+      for (const e of statusEvents) {
+        const m =
+          (e.messageId ? messages.get(e.messageId) : undefined) ??
+          (e.providerMessageId ? byProvider.get(`${e.channel}|${e.providerMessageId}`) : undefined);
+        if (!m || m.channel !== e.channel) {
+          unmatched++;
+          continue;
+        }
+        if (!campaigns.has(m.campaignId)) campaigns.set(m.campaignId, await t.getCampaign(m.campaignId));
+        if (campaigns.get(m.campaignId)?.status === 'archived') {
+          ignored++; // archived campaigns keep their statuses as they are (seed 001)
+          continue;
+        }
+        if (e.status === 'engagement') {
+          const g = engagement.get(m.campaignId) ?? { opens: 0, clicks: 0 };
+          if (e.engagement === 'click') g.clicks++;
+          else g.opens++;
+          engagement.set(m.campaignId, g);
+          applied++;
+          continue;
+        }
+        if (e.status === 'opted_out')
+          suppress.push({
+            scope: m.scope,
+            channel: m.channel,
+            address: m.to,
+            source: e.providerStatus ?? 'provider',
+            at,
+          });
+        const event = toMessageEvent(e, at);
+        if (!event) {
+          ignored++;
+          continue;
+        }
+        const detail: Record<string, unknown> = {};
+        if (e.providerStatus) detail.providerStatus = e.providerStatus;
+        if (e.code) detail.code = e.code;
+        if (e.occurredAt !== undefined) detail.occurredAt = e.occurredAt;
+        if (e.detail) detail.detail = e.detail;
+        changes.push({ message: m, event, detail });
+      }
+      if (suppress.length) await t.addSuppressions(suppress);
+      if (engagement.size) {
+        await t.addCounters(
+          [...engagement.entries()].map(([campaignId, g]) => ({ campaignId, opens: g.opens, clicks: g.clicks })),
+        );
+      }
+      const r = await applyChanges(t, out, changes);
+      applied += r.changed;
+      ignored += changes.length - r.changed;
+      return { applied, duplicates, ignored, unmatched };
+    });
+    await startDueScheduled();
+    worker.kick();
+    return result;
+  };
+
+  return ingest;
+}

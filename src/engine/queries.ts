@@ -1,0 +1,131 @@
+import { OutreachError } from '../errors.js';
+import { campaignsCsv } from '../export/campaigns-csv.js';
+import { messagesCsv } from '../export/messages-csv.js';
+import type { MessageRecord } from '../records.js';
+import type { Outreach } from './create-outreach.js';
+import type { EngineCore } from './engine-core.js';
+
+/** The query methods of the engine. */
+export type OutreachQueries = Pick<
+  Outreach,
+  | 'getCampaign'
+  | 'listCampaigns'
+  | 'getMessage'
+  | 'listMessages'
+  | 'listContacts'
+  | 'getStats'
+  | 'preview'
+  | 'exportCampaigns'
+  | 'exportMessages'
+>;
+
+/** Builds the query methods over the core. */
+export function createQueries(core: EngineCore): OutreachQueries {
+  const { clock, steppers, renderer, tx, view, options } = core;
+  return {
+    getCampaign: (id) =>
+      tx(async (t) => {
+        const c = await t.getCampaign(id);
+        if (!c) throw new OutreachError('NOT_FOUND', `Campaign ${id} does not exist.`, { details: { campaignId: id } });
+        return view(t, c);
+      }),
+    listCampaigns: (filter = {}) =>
+      tx(async (t) => Promise.all((await t.listCampaigns(filter)).map((c) => view(t, c)))),
+    getMessage: (id) =>
+      tx(async (t) => {
+        const m = await t.getMessage(id);
+        if (!m) throw new OutreachError('NOT_FOUND', `Message ${id} does not exist.`, { details: { messageId: id } });
+        return { ...m, log: await t.listLog(id) };
+      }),
+    listMessages: (campaignId, filter = {}) =>
+      tx((t) =>
+        t.listMessages(campaignId, { statuses: filter.statuses, after: filter.after, limit: filter.limit ?? 1000 }),
+      ),
+    listContacts: (campaignId, page = {}) =>
+      tx((t) => t.listContacts(campaignId, { after: page.after, limit: page.limit ?? 1000 })),
+    getStats: (campaignId) =>
+      tx(async (t) => {
+        const c = await t.getCampaign(campaignId);
+        if (!c)
+          throw new OutreachError('NOT_FOUND', `Campaign ${campaignId} does not exist.`, { details: { campaignId } });
+        const { counts, opens, clicks } = await t.getCounters(campaignId);
+        const delivered = counts.delivered + counts.assumed_delivered;
+        const failed = counts.failed + counts.opted_out + counts.cancelled;
+        return {
+          campaignId,
+          status: c.status,
+          total: c.messageCount,
+          counts,
+          done: delivered + failed,
+          delivered,
+          pending: c.messageCount - delivered - failed,
+          failed,
+          opens,
+          clicks,
+        };
+      }),
+    preview: (campaignId, contactId) =>
+      tx(async (t) => {
+        const c = await t.getCampaign(campaignId);
+        if (!c)
+          throw new OutreachError('NOT_FOUND', `Campaign ${campaignId} does not exist.`, { details: { campaignId } });
+        const contact = await t.getContact(contactId);
+        if (!contact || contact.campaignId !== campaignId) {
+          throw new OutreachError('NOT_FOUND', `Contact ${contactId} is not a contact of campaign ${campaignId}.`, {
+            details: { campaignId, contactId },
+          });
+        }
+        if (!c.content)
+          throw new OutreachError('VALIDATION_FAILED', `Campaign "${c.name}" has no content to preview yet.`);
+        const now = clock.now();
+        const message: MessageRecord = {
+          id: 'msg_preview',
+          campaignId,
+          contactId,
+          scope: c.scope,
+          channel: c.channel,
+          to: contact.address,
+          ...steppers[c.channel].initial(now),
+          createdAt: now,
+          updatedAt: now,
+        };
+        return renderer.render(c, message, contact.fields, 1, options.unsubscribe);
+      }),
+    exportCampaigns: (filter = {}) =>
+      campaignsCsv(
+        (async function* () {
+          let after: string | undefined;
+          for (;;) {
+            const page = await tx(async (t) =>
+              Promise.all(
+                (await t.listCampaigns({ ...filter, after, limit: 500 })).map(async (campaign) => ({
+                  campaign,
+                  counters: await t.getCounters(campaign.id),
+                })),
+              ),
+            );
+            yield* page;
+            if (page.length < 500) return;
+            after = page[page.length - 1]?.campaign.id;
+          }
+        })(),
+      ),
+    exportMessages: (campaignId, opts = {}) =>
+      messagesCsv(
+        (async function* () {
+          let after: string | undefined;
+          for (;;) {
+            const page = await tx(async (t) => {
+              const ms = await t.listMessages(campaignId, { after, limit: 1000 });
+              const contacts = opts.fields?.length ? await t.getContacts(ms.map((m) => m.contactId)) : undefined;
+              return ms.map((message) => ({ message, contact: contacts?.get(message.contactId) ?? null }));
+            });
+            yield* page;
+            if (page.length < 1000) return;
+            after = page[page.length - 1]?.message.id;
+          }
+        })(),
+        opts.fields ? { fields: opts.fields } : {},
+      ),
+  };
+}

@@ -1,0 +1,321 @@
+import type { OutgoingEmail, OutgoingSms } from '../content.js';
+import { campaignCan } from '../machines/campaign.js';
+import type { MessageEvent } from '../machines/message-events.js';
+import type { TimerHandle } from '../ports/clock.js';
+import type { SendResult } from '../ports/transport.js';
+import type { EventSink } from '../provider-events.js';
+import type { MessageRecord } from '../records.js';
+import type { Channel } from '../statuses.js';
+import type { OutreachWorker } from './create-outreach.js';
+import type { EngineCore } from './engine-core.js';
+import type { MessageChange } from './message-batch.js';
+
+/** How long the worker waits before trying again after a failed round (a storage error, say). */
+const WORKER_RETRY_MS = 1000;
+
+/** The worker as the engine uses it: the public worker plus a nudge and the scheduled-start check. */
+export interface EngineWorker extends OutreachWorker {
+  /** Wakes the worker now (after a command or an ingest). */
+  kick(): void;
+  /** Starts scheduled campaigns that are due on channels that were just released. */
+  startDueScheduled(): Promise<void>;
+}
+
+/** Builds the worker; `pollMs` makes an idle worker look for work other processes created. */
+export function createWorker(core: EngineCore, pollMs: number | undefined, sink: () => EventSink): EngineWorker {
+  const {
+    clock,
+    batchSize,
+    renderer,
+    onError,
+    transports,
+    limiters,
+    tx,
+    moveCampaign,
+    channelFreed,
+    applyChanges,
+    startCampaign,
+    options,
+  } = core;
+
+  const startDueScheduled = async () => {
+    while (channelFreed.length) {
+      const [scope, channel] = channelFreed.shift() as [string, Channel];
+      const now = clock.now();
+      const due = (await tx((t) => t.listCampaigns({ scope, channel, statuses: ['scheduled'] }))).filter(
+        (c) => (c.state.context.scheduledAt ?? Number.POSITIVE_INFINITY) <= now,
+      );
+      due.sort((a, b) => (a.state.context.scheduledAt ?? 0) - (b.state.context.scheduledAt ?? 0));
+      const first = due[0];
+      if (first) await tryStartScheduled(first.id);
+    }
+  };
+
+  const tryStartScheduled = async (id: string) => {
+    try {
+      await tx(async (t, out) => {
+        const c = await t.getCampaign(id, { forUpdate: true });
+        if (c?.status !== 'scheduled') return;
+        const holder = await t.channelHolder(c.scope, c.channel);
+        if (holder !== undefined && holder !== c.id) return; // starts when the channel is released
+        await startCampaign(t, out, c);
+      });
+    } catch (error) {
+      onError(error);
+    }
+  };
+
+  const fireDue = async (): Promise<number> => {
+    let fired = 0;
+    for (;;) {
+      const now = clock.now();
+      const startable: string[] = [];
+      const n = await tx(async (t, out) => {
+        const due = await t.takeDueDeadlines(now, batchSize);
+        if (due.length === 0) return 0;
+        const messageDeadlines = due.filter((d) => d.kind === 'message');
+        for (const d of due) if (d.kind === 'campaign') startable.push(d.entityId);
+        const locked = await t.lockMessages(messageDeadlines.map((d) => d.entityId));
+        const byId = new Map(locked.map((m) => [m.id, m]));
+        const frozen = new Set<string>();
+        for (const cid of new Set(locked.map((m) => m.campaignId))) {
+          if ((await t.getCampaign(cid))?.status === 'archived') frozen.add(cid);
+        }
+        const changes: MessageChange[] = [];
+        for (const d of messageDeadlines) {
+          const m = byId.get(d.entityId);
+          if (!m || frozen.has(m.campaignId)) continue;
+          changes.push({ message: m, event: { ...d.event, at: d.fireAt } });
+        }
+        await applyChanges(t, out, changes);
+        return due.length;
+      });
+      for (const id of startable) await tryStartScheduled(id);
+      fired += n;
+      if (n < batchSize) break;
+    }
+    await startDueScheduled();
+    return fired;
+  };
+
+  const inFlightSends: Record<Channel, number> = { sms: 0, email: 0 };
+
+  const resultEvent = (r: SendResult, at: number): MessageEvent => {
+    switch (r.outcome) {
+      case 'accepted':
+        return {
+          type: 'SEND_ACCEPTED',
+          at,
+          ...(r.providerMessageId ? { providerMessageId: r.providerMessageId } : {}),
+        };
+      case 'presend':
+        return {
+          type: 'SEND_PRESEND_ERROR',
+          at,
+          error: r.error.slice(0, 2000),
+          ...(r.retryAfterMs !== undefined ? { retryAfterMs: r.retryAfterMs } : {}),
+        };
+      case 'rejected':
+        return {
+          type: 'SEND_REJECTED',
+          at,
+          reason: r.reason,
+          error: r.error.slice(0, 2000),
+          ...(r.code ? { code: r.code } : {}),
+        };
+      default:
+        return { type: 'SEND_UNKNOWN', at, error: r.error.slice(0, 2000) };
+    }
+  };
+
+  /** Dispatches one round for one channel; returns how many messages were handed to the transport. */
+  const dispatchChannel = async (channel: Channel): Promise<{ sent: number; waiting: boolean }> => {
+    const transport = transports[channel];
+    if (!transport) return { sent: 0, waiting: false };
+    const concurrency = transport.limits?.concurrency ?? 16;
+    const campaigns = await tx((t) => t.listCampaigns({ channel, statuses: ['in_progress'] }));
+    let sent = 0;
+    let waiting = false;
+    for (const campaign of campaigns) {
+      const free = Math.min(concurrency - inFlightSends[channel], batchSize);
+      if (free <= 0) {
+        waiting = true;
+        break;
+      }
+      const now = clock.now();
+      const claimed = await tx(async (t, out) => {
+        const c = await t.getCampaign(campaign.id, { forUpdate: true });
+        if (c?.status !== 'in_progress' || !c.content) return [];
+        const allowed = Math.min(free, limiters[channel].available(now));
+        if (allowed === 0) {
+          // Rate-limited: wake at the next slot only if something is waiting for it.
+          if ((await t.claimMessages(c.id, 'queued', 1)).length > 0) waiting = true;
+          return [];
+        }
+        const batch = await t.claimMessages(c.id, 'queued', allowed);
+        if (batch.length === 0) return [];
+        if (batch.length === allowed && allowed < free) waiting = true;
+        const suppressed = await t.suppressedAmong(
+          c.scope,
+          channel,
+          batch.map((m) => m.to),
+        );
+        const contacts = await t.getContacts(batch.map((m) => m.contactId));
+        const changes: MessageChange[] = [];
+        const outgoing: { message: MessageRecord; payload: OutgoingSms | OutgoingEmail | null; error?: string }[] = [];
+        for (const m of batch) {
+          if (suppressed.has(m.to)) {
+            changes.push({ message: m, event: { type: 'OPT_OUT', at: now, source: 'suppression_list' } });
+            continue;
+          }
+          const contact = contacts.get(m.contactId);
+          try {
+            const payload = await renderer.render(
+              c,
+              m,
+              contact?.fields ?? {},
+              m.context.attempts + 1,
+              options.unsubscribe,
+            );
+            changes.push({ message: m, event: { type: 'DISPATCH', at: now } });
+            outgoing.push({ message: m, payload });
+          } catch (error) {
+            changes.push({
+              message: m,
+              event: { type: 'DISPATCH', at: now },
+            });
+            outgoing.push({ message: m, payload: null, error: error instanceof Error ? error.message : String(error) });
+          }
+        }
+        await applyChanges(t, out, changes);
+        return outgoing;
+      });
+      if (claimed.length === 0) continue;
+      inFlightSends[channel] += claimed.length;
+      const sending = claimed.map(async ({ message, payload, error }): Promise<[MessageRecord, SendResult]> => {
+        if (!payload)
+          return [message, { outcome: 'rejected', reason: 'failed_to_create', error: error ?? 'render failed' }];
+        try {
+          const r = await (transport as { send(m: unknown): Promise<SendResult> }).send(payload);
+          return [message, r];
+        } catch (e) {
+          // A transport that throws broke its contract; it may have sent, so never resend.
+          onError(e);
+          return [message, { outcome: 'unknown', error: e instanceof Error ? e.message : String(e) }];
+        } finally {
+          inFlightSends[channel]--;
+        }
+      });
+      // Recorded once every send has started (each `send` is called synchronously above), so a slot frees
+      // 1,000 ms after the latest start: no window the transport sees ever holds more than the limit.
+      limiters[channel].record(clock.now(), claimed.length);
+      const results = await Promise.all(sending);
+      sent += claimed.length;
+      const fatal = results.find(([, r]) => r.outcome === 'rejected' && r.fatal);
+      await tx(async (t, out) => {
+        const at = clock.now();
+        const locked = await t.lockMessages(results.map(([m]) => m.id));
+        const byId = new Map(locked.map((m) => [m.id, m]));
+        const changes: MessageChange[] = [];
+        for (const [m, r] of results) {
+          const current = byId.get(m.id);
+          if (current)
+            changes.push({
+              message: current,
+              event: resultEvent(r, at),
+              detail: r.outcome === 'accepted' ? undefined : { error: 'error' in r ? r.error : undefined },
+            });
+        }
+        await applyChanges(t, out, changes);
+        if (fatal) {
+          const c = await t.getCampaign(campaign.id, { forUpdate: true });
+          const cause = `The ${transport.name} transport refused the account: ${(fatal[1] as { error: string }).error}`;
+          if (c && campaignCan(c.state, { type: 'FAIL', cause }))
+            await moveCampaign(t, out, c, { type: 'FAIL', cause }, null, 'transport_refused_credentials');
+        }
+      });
+    }
+    return { sent, waiting };
+  };
+
+  let timer: TimerHandle | undefined;
+  let timerAt = Number.POSITIVE_INFINITY;
+  let started = false;
+  let busy: Promise<void> | null = null;
+  let again = false;
+
+  const arm = (at: number) => {
+    if (!started) return;
+    if (timer !== undefined && timerAt <= at) return;
+    if (timer !== undefined) clock.clearTimeout(timer);
+    timerAt = at;
+    timer = clock.setTimeout(
+      () => {
+        timer = undefined;
+        timerAt = Number.POSITIVE_INFINITY;
+        return runOnce().catch(onError);
+      },
+      Math.max(0, at - clock.now()),
+    );
+  };
+
+  const runOnce = (): Promise<void> => {
+    if (busy) {
+      again = true;
+      return busy;
+    }
+    busy = (async () => {
+      try {
+        let rateWait = false;
+        for (let round = 0; round < 1_000_000; round++) {
+          again = false;
+          const fired = await fireDue();
+          const [sms, email] = await Promise.all([dispatchChannel('sms'), dispatchChannel('email')]);
+          rateWait = sms.waiting || email.waiting;
+          if (fired === 0 && sms.sent === 0 && email.sent === 0 && !again) break;
+        }
+        const now = clock.now();
+        let next = (await tx((t) => t.nextDeadlineAt())) ?? Number.POSITIVE_INFINITY;
+        if (rateWait) {
+          for (const ch of ['sms', 'email'] as const)
+            if (transports[ch]) next = Math.min(next, Math.max(now + 1, limiters[ch].nextSlot(now)));
+        }
+        if (pollMs !== undefined) next = Math.min(next, now + pollMs);
+        if (Number.isFinite(next)) arm(next);
+      } catch (error) {
+        // The failed transaction rolled back; try again shortly rather than stall the campaign for ever.
+        arm(clock.now() + WORKER_RETRY_MS);
+        throw error;
+      } finally {
+        busy = null;
+      }
+    })();
+    return busy;
+  };
+
+  const worker: EngineWorker = {
+    startDueScheduled,
+    start() {
+      if (started) return;
+      started = true;
+      for (const t of Object.values(transports)) t?.connect?.(sink());
+      arm(clock.now());
+    },
+    async stop() {
+      started = false;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+      timerAt = Number.POSITIVE_INFINITY;
+      if (busy) await busy;
+    },
+    runOnce,
+    get running() {
+      return started;
+    },
+    kick() {
+      if (started) arm(clock.now());
+    },
+  };
+
+  return worker;
+}
