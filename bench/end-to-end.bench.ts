@@ -1,0 +1,185 @@
+/**
+ * Benchmark 2: end to end. One SMS campaign of 1,000,000 recipients on memory storage, a fake clock
+ * and an instant simulated carrier (latency 0, receipt delay 0), from `run` to complete (queued →
+ * sending → sent → delivered): wall time, events per second, peak RSS. Then a second campaign whose
+ * messages get no receipt, and 10 minutes of fake time: 1,000,000 deadlines firing at once. Each
+ * size runs with the event log kept (the default) and with `memoryStorage({ keepLog: false })`.
+ * Run: node --expose-gc --max-old-space-size=14336 --import tsx bench/end-to-end.bench.ts [sizes=100000] [keepLog=both|on|off]
+ */
+import { createOutreach, type EventSink, type Outreach } from 'campaign-lifecycle';
+import { memoryStorage } from 'campaign-lifecycle/memory';
+import { createFakeClock, type SmsOutcome, simulatedSmsCarrier } from 'campaign-lifecycle/testing';
+import { savedCampaign } from './bench-fixtures.js';
+import {
+  fmt,
+  heapAfterGc,
+  maxRss,
+  mib,
+  msSince,
+  printTable,
+  profiled,
+  type Row,
+  rssSampler,
+  writeResults,
+} from './bench-report.js';
+
+const SIZES = (process.argv[2] ?? '100000').split(',').map(Number);
+const LOG_MODES = ({ both: [true, false], on: [true], off: [false] } as const)[
+  (process.argv[3] ?? 'both') as 'both' | 'on' | 'off'
+];
+const BATCH = 2000;
+const CONCURRENCY = 5000;
+
+const sampler = rssSampler(100);
+
+/** One engine on fresh storage and a fresh fake clock, with an instant carrier playing `outcome` for every message. */
+function setup(keepLog: boolean, outcome: SmsOutcome) {
+  const clock = createFakeClock();
+  const sms = simulatedSmsCarrier({
+    clock,
+    latency: 0,
+    receiptDelay: 0,
+    limits: { concurrency: CONCURRENCY },
+    decide: () => outcome,
+  });
+  // Count the provider events the carrier reports, on their way to the engine.
+  let providerEvents = 0;
+  const connect = sms.connect?.bind(sms);
+  sms.connect = (sink: EventSink) =>
+    connect?.({
+      ingest: (events) => {
+        providerEvents += events.length;
+        return sink.ingest(events);
+      },
+    });
+  const outreach = createOutreach({
+    storage: memoryStorage({ keepLog }),
+    clock,
+    transports: { sms },
+    batchSize: BATCH,
+    onError: (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  });
+  return { clock, sms, outreach, providerEvents: () => providerEvents };
+}
+
+/** Drives the fake clock (at the current time) until the campaign is no longer in progress. */
+async function settle(
+  outreach: Outreach,
+  clock: ReturnType<typeof createFakeClock>,
+  id: string,
+  until: (s: string) => boolean,
+) {
+  for (let i = 0; i < 100; i++) {
+    await clock.flush();
+    if (until((await outreach.getCampaign(id)).status)) return;
+  }
+  throw new Error(`campaign ${id} did not settle: ${(await outreach.getCampaign(id)).status}`);
+}
+
+async function deliveredRun(N: number, keepLog: boolean) {
+  const { clock, sms, outreach, providerEvents } = setup(keepLog, { kind: 'delivered' });
+  const { id, addMs, saveMs } = await savedCampaign(outreach, N);
+  sampler.reset();
+  const start = process.hrtime.bigint();
+  await profiled(`end-to-end-run-${N}-${keepLog ? 'log' : 'nolog'}`, async () => {
+    await outreach.run(id);
+    outreach.worker.start();
+    await settle(outreach, clock, id, (s) => s === 'complete' || s === 'complete_with_errors');
+  });
+  const wallMs = msSince(start);
+  const peakRss = sampler.peak;
+  const stats = await outreach.getStats(id);
+  if (stats.counts.delivered !== N || stats.status !== 'complete')
+    throw new Error(`not all delivered: ${JSON.stringify(stats)}`);
+  await outreach.worker.stop();
+  // Engine-side events per message: QUEUE, DISPATCH, the send result; then each provider report.
+  const events = 3 * N + providerEvents();
+  return {
+    addContactsMs: addMs,
+    saveMs,
+    wallMs,
+    events,
+    eventsPerSecond: events / (wallMs / 1000),
+    sendCalls: sms.sendCalls,
+    peakRss,
+  };
+}
+
+async function deadlinesRun(N: number, keepLog: boolean) {
+  const { clock, outreach } = setup(keepLog, { kind: 'no_receipt' });
+  const { id } = await savedCampaign(outreach, N);
+  await outreach.run(id);
+  outreach.worker.start();
+  await settle(outreach, clock, id, () => true);
+  const before = await outreach.getStats(id);
+  if (before.counts.sent !== N) throw new Error(`expected ${N} sent, got ${JSON.stringify(before.counts)}`);
+  sampler.reset();
+  const start = process.hrtime.bigint();
+  await profiled(`end-to-end-deadlines-${N}-${keepLog ? 'log' : 'nolog'}`, () => clock.advance('10m'));
+  const advanceMs = msSince(start);
+  const peakRss = sampler.peak;
+  const after = await outreach.getStats(id);
+  if (after.counts.assumed_delivered !== N)
+    throw new Error(`expected ${N} assumed delivered, got ${JSON.stringify(after.counts)}`);
+  await outreach.worker.stop();
+  return { deadlines: N, advanceMs, deadlinesPerSecond: N / (advanceMs / 1000), finalStatus: after.status, peakRss };
+}
+
+console.log(
+  `end-to-end: ${SIZES.map(fmt).join(', ')} recipients, batchSize ${BATCH}, concurrency ${CONCURRENCY}, Node ${process.version}`,
+);
+const results: Record<string, unknown> = {};
+const rows: Row[] = [];
+const deadlineRows: Row[] = [];
+for (const n of SIZES) {
+  for (const keepLog of LOG_MODES) {
+    const label = keepLog ? 'memoryStorage()' : 'memoryStorage({ keepLog: false })';
+    const d = await deliveredRun(n, keepLog);
+    heapAfterGc();
+    const t = await deadlinesRun(n, keepLog);
+    heapAfterGc();
+    results[`${n}_${keepLog ? 'keepLog' : 'noLog'}`] = { recipients: n, keepLog, delivered: d, deadlines: t };
+    rows.push({
+      recipients: n,
+      storage: label,
+      'add contacts s': d.addContactsMs / 1000,
+      'save s': d.saveMs / 1000,
+      'run→complete s': d.wallMs / 1000,
+      events: d.events,
+      'events/s': d.eventsPerSecond,
+      'peak RSS MiB': mib(d.peakRss),
+      'vs 30 s': d.wallMs / 30_000,
+      'vs 1 GiB': d.peakRss / 2 ** 30,
+    });
+    deadlineRows.push({
+      deadlines: t.deadlines,
+      storage: label,
+      'advance 10m s': t.advanceMs / 1000,
+      'deadlines/s': t.deadlinesPerSecond,
+      'peak RSS MiB': mib(t.peakRss),
+      'vs 10 s (scaled to 1M)': (t.advanceMs * (1_000_000 / t.deadlines)) / 10_000,
+    });
+  }
+}
+sampler.stop();
+const lifetimeMaxRss = maxRss();
+printTable(
+  'Run to complete (setup: addContacts in chunks of 10,000, then save; targets for 1M: < 30 s, < 1 GiB)',
+  rows,
+);
+printTable(
+  "Receipt deadlines firing at once (all sent, no receipt; clock.advance('10m'); target: 1M in < 10 s)",
+  deadlineRows,
+);
+console.log(`\nprocess maxRSS (resourceUsage, whole run): ${fmt(mib(lifetimeMaxRss))} MiB`);
+// One file per size list, so that the default run never overwrites a 1M measurement.
+await writeResults(`end-to-end-${SIZES.join('-')}`, {
+  sizes: SIZES,
+  batchSize: BATCH,
+  concurrency: CONCURRENCY,
+  runs: results,
+  processMaxRss: lifetimeMaxRss,
+});
