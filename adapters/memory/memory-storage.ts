@@ -141,7 +141,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const providerIndex = new Map<string, string>();
   const logs = new Map<string, MessageLogEntry[]>();
   const deadlines = new Map<string, DeadlineRecord>();
-  const deadlineHeap = new DeadlineHeap();
+  let deadlineHeap = new DeadlineHeap();
   const suppressions = new Map<string, Map<string, SuppressionRecord>>();
   const seen = new Set<string>();
 
@@ -203,6 +203,13 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
 
   const putDeadline = (d: DeadlineRecord) => {
     deadlines.set(d.id, d);
+    // Deletion is lazy (stale entries are dropped when they reach the top); rebuild the heap when stale
+    // entries outnumber live ones, so cancelled timers (most of them) do not pile up in memory.
+    if (deadlineHeap.size > 2 * deadlines.size + 1024) {
+      deadlineHeap = new DeadlineHeap();
+      for (const live of deadlines.values()) deadlineHeap.push({ fireAt: live.fireAt, id: live.id, record: live });
+      return;
+    }
     deadlineHeap.push({ fireAt: d.fireAt, id: d.id, record: d });
   };
 
