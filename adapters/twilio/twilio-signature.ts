@@ -200,12 +200,13 @@ export function createTwilioVerifier(
             ));
       suffix = paramsSuffix(params);
     }
-    let matched = false;
+    // Each comparison is constant-time. Stopping at the first matching URL form reveals only which
+    // public form of the URL Twilio signed, never anything about the token; a forgery still costs
+    // every candidate.
     for (const candidate of candidateUrls(url)) {
-      // Every candidate is computed and compared, so the time taken does not reveal which one matched.
-      if (timingSafeEqual(signature, await sign(k, candidate + suffix))) matched = true;
+      if (timingSafeEqual(signature, await sign(k, candidate + suffix))) return true;
     }
-    return matched;
+    return false;
   };
 }
 
