@@ -61,9 +61,7 @@ function parseContent(channel: Channel, content: unknown): CampaignContent {
 export function createCampaignCommands(core: EngineCore, worker: EngineWorker) {
   const {
     options,
-    storage,
     clock,
-    policy,
     defaultScope,
     batchSize,
     renderer,
