@@ -191,13 +191,16 @@ export function createEngineCore(options: OutreachOptions) {
 
   const applyChanges = async (t: StorageTransaction, out: OutreachEvent[], changes: MessageChange[]) => {
     if (changes.length === 0) return { changed: 0, messages: [] as MessageRecord[] };
-    // One lock order everywhere: campaign rows (sorted) before counters, so that two transactions
-    // never wait on each other's campaign and counter locks (a deadlock on a shared database).
-    const campaignIds = [...new Set(changes.map((c) => c.message.campaignId))].sort();
-    for (const id of campaignIds) await t.getCampaign(id, { forUpdate: true });
     const r = await applyMessageChanges(t, steppers, changes, listeners.size > 0);
     for (const e of r.statusEvents) out.push(e);
-    await progressCampaigns(t, out, r.campaigns);
+    if (r.counters.length > 0) {
+      // One lock order everywhere: message rows, then campaign rows (sorted), then counters. The campaign
+      // lock serialises the derivation of its status; taking it last keeps it held only briefly.
+      const ids = r.counters.map((d) => d.campaignId).sort();
+      for (const id of ids) await t.getCampaign(id, { forUpdate: true });
+      await t.addCounters(r.counters);
+      await progressCampaigns(t, out, ids);
+    }
     return r;
   };
 

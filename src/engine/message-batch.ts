@@ -1,10 +1,10 @@
 /**
  * Applies message events inside one storage transaction: each message steps through its pure
- * machine, and the new rows, counter deltas, log entries and deadline changes are written together.
+ * machine; the new rows, log entries and deadline changes are written, and the counter moves returned.
  */
 import type { MessageEvent, TimerEvent } from '../machines/message-events.js';
 import type { MessageStepper } from '../machines/message-step.js';
-import type { StorageTransaction } from '../ports/storage.js';
+import type { CounterDelta, StorageTransaction } from '../ports/storage.js';
 import type { DeadlineRecord, MessageLogEntry, MessageRecord } from '../records.js';
 import type { Channel, MessageCounts, MessageStatus } from '../statuses.js';
 import type { MessageStatusEvent } from './events.js';
@@ -23,8 +23,11 @@ export interface BatchOutcome {
   readonly messages: MessageRecord[];
   /** How many events changed their message. */
   readonly changed: number;
-  /** Campaigns whose counters moved. */
-  readonly campaigns: Set<string>;
+  /**
+   * Counter moves per campaign, NOT yet written: the caller locks the campaigns first and then adds
+   * them, so that every transaction takes campaign and counter locks in the same order.
+   */
+  readonly counters: CounterDelta[];
   /** Status changes, for subscribers (only collected when `collectEvents`). */
   readonly statusEvents: MessageStatusEvent[];
 }
@@ -129,10 +132,7 @@ export async function applyMessageChanges(
   if (log.length) await tx.appendLog(log);
   if (deletes.size) await tx.deleteDeadlines([...deletes]);
   if (upserts.size) await tx.upsertDeadlines([...upserts.values()]);
-  if (deltas.size) {
-    await tx.addCounters(
-      [...deltas.entries()].map(([campaignId, counts]) => ({ campaignId, counts: counts as Partial<MessageCounts> })),
-    );
-  }
-  return { messages: out, changed: changedCount, campaigns: new Set(deltas.keys()), statusEvents };
+  const counters: CounterDelta[] = [];
+  for (const [campaignId, counts] of deltas) counters.push({ campaignId, counts: counts as Partial<MessageCounts> });
+  return { messages: out, changed: changedCount, counters, statusEvents };
 }

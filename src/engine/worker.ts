@@ -144,6 +144,8 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
       }
       const now = clock.now();
       const claimed = await tx(async (t, out) => {
+        // Locked for the whole claim, so that a stop or pause waits for this batch and then cancels or
+        // holds what is left (messages are claimed with SKIP LOCKED, so a stop could not see them).
         const c = await t.getCampaign(campaign.id, { forUpdate: true });
         if (c?.status !== 'in_progress' || !c.content) return [];
         const allowed = Math.min(free, limiters[channel].available(now));
