@@ -14,35 +14,18 @@ import { messageMachineSetup, sharedMessageConfig } from './message-machine-shar
  * const [snapshot] = initialTransition(machine, { at: Date.now() });
  */
 export function createEmailMessageMachine(policy: Policy) {
-  const { context, optOut, close, cancel, providerFailed } = sharedMessageConfig('email');
+  const { context, optOut, close, providerFailed, preSendStates, handOver, sendingTimeout } =
+    sharedMessageConfig('email');
   return messageMachineSetup('email', policy).createMachine({
     id: 'email',
     context,
     initial: 'waiting',
     states: {
-      waiting: {
-        on: { QUEUE: { target: 'queued', actions: 'stamp' }, CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
-      },
-      queued: {
-        on: { DISPATCH: { target: 'sending', actions: 'countAttempt' }, CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
-      },
-      backoff: {
-        after: { presendBackoff: { target: 'queued', actions: 'stamp' } },
-        on: { CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
-      },
+      ...preSendStates,
       sending: {
-        after: {
-          sendingTimeout: { target: 'failed', actions: { type: 'setReason', params: { reason: 'timed_out' } } },
-        },
+        after: sendingTimeout,
         on: {
-          // No target: news of the provider's id must not restart the sending timer.
-          SEND_ACCEPTED: { guard: 'newProviderId', actions: 'recordProviderId' },
-          PROVIDER_SENDING: { guard: 'newProviderId', actions: 'recordProviderId' },
-          SEND_PRESEND_ERROR: [
-            { guard: 'mayRetryPresend', target: 'backoff', actions: 'stamp' },
-            { target: 'failed', actions: { type: 'setReason', params: { reason: 'pre_send_error' } } },
-          ],
-          SEND_REJECTED: providerFailed,
+          ...handOver,
           PROVIDER_DEFERRED: { target: 'retrying', actions: 'startDeferral' },
           PROVIDER_DELIVERED: { target: 'delivered', actions: 'stamp' },
           PROVIDER_FAILED: providerFailed,

@@ -167,11 +167,40 @@ export function sharedMessageConfig(channel: Channel) {
     { guard: 'reportsOptOut', target: 'opted_out', actions: 'recordFailure' },
     { target: 'failed', actions: 'recordFailure' },
   ] as const;
+  // The states before hand-over, and the hand-over events in Sending, are the same for both channels.
+  const preSendStates = {
+    waiting: {
+      on: { QUEUE: { target: 'queued', actions: 'stamp' }, CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+    },
+    queued: {
+      on: { DISPATCH: { target: 'sending', actions: 'countAttempt' }, CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+    },
+    backoff: {
+      after: { presendBackoff: { target: 'queued', actions: 'stamp' } },
+      on: { CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+    },
+  } as const;
+  const handOver = {
+    // No target: news of the provider's id must not restart the sending timer.
+    SEND_ACCEPTED: { guard: 'newProviderId', actions: 'recordProviderId' },
+    PROVIDER_SENDING: { guard: 'newProviderId', actions: 'recordProviderId' },
+    SEND_PRESEND_ERROR: [
+      { guard: 'mayRetryPresend', target: 'backoff', actions: 'stamp' },
+      { target: 'failed', actions: { type: 'setReason', params: { reason: 'pre_send_error' } } },
+    ],
+    SEND_REJECTED: providerFailed,
+  } as const;
+  const sendingTimeout = {
+    sendingTimeout: { target: 'failed', actions: { type: 'setReason', params: { reason: 'timed_out' } } },
+  } as const;
   return {
     context: ({ input }: { input: MessageMachineInput | undefined }) => initialContext(channel, input?.at ?? 0),
     optOut,
     close,
     cancel,
     providerFailed,
+    preSendStates,
+    handOver,
+    sendingTimeout,
   };
 }
