@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
-import { DIAGRAMS, diagramPath, renderDiagramDoc, renderMermaid } from '../../scripts/generate-diagrams.js';
+import {
+  DIAGRAMS,
+  diagramPath,
+  readmePath,
+  renderDiagramDoc,
+  renderMermaid,
+  withReadmeDiagrams,
+} from '../../scripts/generate-diagrams.js';
 
 describe('generate-diagrams: docs', () => {
   it.each(DIAGRAMS.map((d) => [d.name, d] as const))(
@@ -50,5 +57,13 @@ describe('generate-diagrams: docs', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('generate-diagrams: README', () => {
+  it('should keep the diagrams in README.md equal to what the generator produces (run `npm run diagrams`)', () => {
+    const readme = readFileSync(readmePath(), 'utf8');
+    expect(withReadmeDiagrams(readme)).toBe(readme);
+    expect(readme).toContain('```mermaid');
   });
 });
