@@ -189,6 +189,70 @@ function recorder() {
   };
 }
 
+/** The send path both carriers share: pre-send failures, refusals, ids, then the scripted reports. */
+function createSend<O extends { kind: string }, M extends OutgoingSms | OutgoingEmail>(args: {
+  clock: Clock;
+  choose: (m: { to: string; messageId: string; attempt: number }) => O;
+  rec: ReturnType<typeof recorder>;
+  /** A refusal at send time for this outcome, if it is one. */
+  refuse: (o: O) => SendResult | undefined;
+  newId: () => string;
+  play: (o: O, messageId: string, providerId: string, to: string) => void;
+  presendError: string;
+  unknownError: string;
+}): (message: M) => Promise<SendResult> {
+  const failures = new Map<string, number>();
+  return async (message) => {
+    const now = args.clock.now();
+    let o = args.choose({ to: message.to, messageId: message.messageId, attempt: message.attempt });
+    if (o.kind === 'presend_error') {
+      const scripted = o as unknown as { times: number; then?: O };
+      const n = failures.get(message.messageId) ?? 0;
+      if (n < scripted.times) {
+        failures.set(message.messageId, n + 1);
+        args.rec.note(now, message.messageId, message.to, 'presend');
+        return { outcome: 'presend', error: args.presendError };
+      }
+      o = scripted.then ?? ({ kind: 'delivered' } as O);
+    }
+    const refused = args.refuse(o);
+    if (refused) {
+      args.rec.note(now, message.messageId, message.to, 'rejected');
+      return refused;
+    }
+    const id = args.newId();
+    args.play(o, message.messageId, id, message.to);
+    if (o.kind === 'unknown') {
+      args.rec.note(now, message.messageId, message.to, 'unknown');
+      return { outcome: 'unknown', error: args.unknownError };
+    }
+    args.rec.note(now, message.messageId, message.to, 'accepted');
+    return { outcome: 'accepted', providerMessageId: id };
+  };
+}
+
+/** The public shape of a simulated carrier. */
+function carrier<C extends 'sms' | 'email', M>(
+  channel: C,
+  options: { limits?: TransportLimits | undefined },
+  send: (message: M) => Promise<SendResult>,
+  reporter: ReturnType<typeof createReporter>,
+  rec: ReturnType<typeof recorder>,
+) {
+  return {
+    channel,
+    name: `simulated-${channel}`,
+    limits: options.limits,
+    send,
+    connect: reporter.connect,
+    sends: rec.sends,
+    log: rec.log,
+    get sendCalls() {
+      return rec.calls;
+    },
+  };
+}
+
 /**
  * A simulated Twilio: an {@link SmsTransport} whose outcomes are scripted.
  * @example
@@ -201,7 +265,6 @@ export function simulatedSmsCarrier(options: SimulatedCarrierOptions<SmsOutcome>
   const choose = chooser(options, { kind: 'delivered' });
   const reporter = createReporter(clock);
   const rec = recorder();
-  const failures = new Map<string, number>();
   let seq = 0;
 
   const status = (messageId: string, providerMessageId: string, rest: Partial<ProviderEvent> & { status: string }) =>
@@ -273,59 +336,33 @@ export function simulatedSmsCarrier(options: SimulatedCarrierOptions<SmsOutcome>
     }
   };
 
-  const send = async (message: OutgoingSms): Promise<SendResult> => {
-    const now = clock.now();
-    let o = choose({ to: message.to, messageId: message.messageId, attempt: message.attempt });
-    if (o.kind === 'presend_error') {
-      const n = failures.get(message.messageId) ?? 0;
-      if (n < o.times) {
-        failures.set(message.messageId, n + 1);
-        rec.note(now, message.messageId, message.to, 'presend');
-        return { outcome: 'presend', error: 'simulated: connection refused before the request was sent' };
-      }
-      o = o.then ?? { kind: 'delivered' };
-    }
-    if (o.kind === 'rejected') {
-      rec.note(now, message.messageId, message.to, 'rejected');
-      return {
-        outcome: 'rejected',
-        reason: reasonForTwilioCode(o.code),
-        code: o.code,
-        error: `simulated: refused with ${o.code}`,
-      };
-    }
-    if (o.kind === 'credentials_refused') {
-      rec.note(now, message.messageId, message.to, 'rejected');
-      return {
-        outcome: 'rejected',
-        reason: 'sender_config',
-        code: '20003',
-        error: 'simulated: 401 authenticate',
-        fatal: true,
-      };
-    }
-    const sid = `SM${(++seq).toString(16).padStart(32, '0')}`;
-    play(o, message.messageId, sid, message.to);
-    if (o.kind === 'unknown') {
-      rec.note(now, message.messageId, message.to, 'unknown');
-      return { outcome: 'unknown', error: 'simulated: the connection dropped after the request was sent' };
-    }
-    rec.note(now, message.messageId, message.to, 'accepted');
-    return { outcome: 'accepted', providerMessageId: sid };
-  };
-
-  return {
-    channel: 'sms',
-    name: 'simulated-sms',
-    limits: options.limits,
-    send,
-    connect: reporter.connect,
-    sends: rec.sends,
-    log: rec.log,
-    get sendCalls() {
-      return rec.calls;
-    },
-  };
+  const send = createSend<SmsOutcome, OutgoingSms>({
+    clock,
+    choose,
+    rec,
+    refuse: (o) =>
+      o.kind === 'rejected'
+        ? {
+            outcome: 'rejected',
+            reason: reasonForTwilioCode(o.code),
+            code: o.code,
+            error: `simulated: refused with ${o.code}`,
+          }
+        : o.kind === 'credentials_refused'
+          ? {
+              outcome: 'rejected',
+              reason: 'sender_config',
+              code: '20003',
+              error: 'simulated: 401 authenticate',
+              fatal: true,
+            }
+          : undefined,
+    newId: () => `SM${(++seq).toString(16).padStart(32, '0')}`,
+    play,
+    presendError: 'simulated: connection refused before the request was sent',
+    unknownError: 'simulated: the connection dropped after the request was sent',
+  });
+  return carrier('sms', options, send, reporter, rec);
 }
 
 /**
@@ -342,7 +379,6 @@ export function simulatedEmailCarrier(
   const choose = chooser(options, { kind: 'delivered' });
   const reporter = createReporter(clock);
   const rec = recorder();
-  const failures = new Map<string, number>();
   let seq = 0;
 
   const ev = (messageId: string, id: string, rest: Record<string, unknown> & { status: string }) =>
@@ -415,42 +451,18 @@ export function simulatedEmailCarrier(
     }
   };
 
-  const send = async (message: OutgoingEmail): Promise<SendResult> => {
-    const now = clock.now();
-    let o = choose({ to: message.to, messageId: message.messageId, attempt: message.attempt });
-    if (o.kind === 'presend_error') {
-      const n = failures.get(message.messageId) ?? 0;
-      if (n < o.times) {
-        failures.set(message.messageId, n + 1);
-        rec.note(now, message.messageId, message.to, 'presend');
-        return { outcome: 'presend', error: 'simulated: 503 before acceptance' };
-      }
-      o = o.then ?? { kind: 'delivered' };
-    }
-    if (o.kind === 'rejected') {
-      rec.note(now, message.messageId, message.to, 'rejected');
-      return { outcome: 'rejected', reason: o.reason ?? 'invalid_address', error: 'simulated: 400 invalid recipient' };
-    }
-    const id = `sg${(++seq).toString(36).padStart(16, '0')}`;
-    play(o, message.messageId, id);
-    if (o.kind === 'unknown') {
-      rec.note(now, message.messageId, message.to, 'unknown');
-      return { outcome: 'unknown', error: 'simulated: timed out after the request was sent' };
-    }
-    rec.note(now, message.messageId, message.to, 'accepted');
-    return { outcome: 'accepted', providerMessageId: id };
-  };
-
-  return {
-    channel: 'email',
-    name: 'simulated-email',
-    limits: options.limits,
-    send,
-    connect: reporter.connect,
-    sends: rec.sends,
-    log: rec.log,
-    get sendCalls() {
-      return rec.calls;
-    },
-  };
+  const send = createSend<EmailOutcome, OutgoingEmail>({
+    clock,
+    choose,
+    rec,
+    refuse: (o) =>
+      o.kind === 'rejected'
+        ? { outcome: 'rejected', reason: o.reason ?? 'invalid_address', error: 'simulated: 400 invalid recipient' }
+        : undefined,
+    newId: () => `sg${(++seq).toString(36).padStart(16, '0')}`,
+    play: (o, messageId, id) => play(o, messageId, id),
+    presendError: 'simulated: 503 before acceptance',
+    unknownError: 'simulated: timed out after the request was sent',
+  });
+  return carrier('email', options, send, reporter, rec);
 }
