@@ -14,8 +14,17 @@ import { messageMachineSetup, sharedMessageConfig } from './message-machine-shar
  * const [snapshot] = initialTransition(machine, { at: Date.now() });
  */
 export function createEmailMessageMachine(policy: Policy) {
-  const { context, optOut, close, providerFailed, preSendStates, handOver, sendingTimeout } =
-    sharedMessageConfig('email');
+  const {
+    context,
+    optOut,
+    close,
+    providerFailed,
+    preSendStates,
+    handOver,
+    sendingTimeout,
+    failedCorrections,
+    settledStates,
+  } = sharedMessageConfig('email');
   return messageMachineSetup('email', policy).createMachine({
     id: 'email',
     context,
@@ -55,26 +64,10 @@ export function createEmailMessageMachine(policy: Policy) {
         tags: ['final'],
         on: {
           PROVIDER_DEFERRED: { guard: 'timedOut', target: 'retrying', actions: 'startDeferral' },
-          PROVIDER_DELIVERED: { guard: 'guessedFailure', target: 'delivered', actions: 'clearFailure' },
-          PROVIDER_FAILED: [
-            { guard: and(['guessedFailure', 'reportsOptOut']), target: 'opted_out', actions: 'recordFailure' },
-            { guard: and(['guessedFailure', 'differentFailure']), actions: 'recordFailure' },
-          ],
-          RETRY: { guard: 'retryable', target: 'queued', actions: 'resetForRetry' },
-          OPT_OUT: optOut,
+          ...failedCorrections,
         },
       },
-      opted_out: { tags: ['final'] },
-      cancelled: {
-        tags: ['final'],
-        on: {
-          PROVIDER_DELIVERED: { guard: 'closedByUser', target: 'delivered', actions: 'clearFailure' },
-          PROVIDER_FAILED: [
-            { guard: and(['closedByUser', 'reportsOptOut']), target: 'opted_out', actions: 'recordFailure' },
-            { guard: 'closedByUser', target: 'failed', actions: 'recordFailure' },
-          ],
-        },
-      },
+      ...settledStates,
     },
   });
 }

@@ -2,7 +2,7 @@
  * What the SMS and email message machines share: the `setup()` with their guards, context updates and
  * delays, the state → status mapping, and the retry rule.
  */
-import { assign, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import { FAILURE_REASONS, type FailureReasonId } from '../failure-reasons.js';
 import { type Policy, presendBackoffFor } from '../policy.js';
 import type { MessageContext } from '../records.js';
@@ -193,7 +193,32 @@ export function sharedMessageConfig(channel: Channel) {
   const sendingTimeout = {
     sendingTimeout: { target: 'failed', actions: { type: 'setReason', params: { reason: 'timed_out' } } },
   } as const;
+  // Late truth: the provider corrects the library's own guesses (timed out, expired, closed by user).
+  const failedCorrections = {
+    PROVIDER_DELIVERED: { guard: 'guessedFailure', target: 'delivered', actions: 'clearFailure' },
+    PROVIDER_FAILED: [
+      { guard: and(['guessedFailure', 'reportsOptOut']), target: 'opted_out', actions: 'recordFailure' },
+      { guard: and(['guessedFailure', 'differentFailure']), actions: 'recordFailure' },
+    ],
+    RETRY: { guard: 'retryable', target: 'queued', actions: 'resetForRetry' },
+    OPT_OUT: optOut,
+  } as const;
+  const settledStates = {
+    opted_out: { tags: ['final'] },
+    cancelled: {
+      tags: ['final'],
+      on: {
+        PROVIDER_DELIVERED: { guard: 'closedByUser', target: 'delivered', actions: 'clearFailure' },
+        PROVIDER_FAILED: [
+          { guard: and(['closedByUser', 'reportsOptOut']), target: 'opted_out', actions: 'recordFailure' },
+          { guard: 'closedByUser', target: 'failed', actions: 'recordFailure' },
+        ],
+      },
+    },
+  } as const;
   return {
+    failedCorrections,
+    settledStates,
     context: ({ input }: { input: MessageMachineInput | undefined }) => initialContext(channel, input?.at ?? 0),
     optOut,
     close,
