@@ -2,7 +2,6 @@
  * The email message machine (SendGrid): waiting → queued → sending → delivered, with `retrying` for
  * deferrals, the deferral window of seed 000 and "late truth wins" for every guess the library makes.
  */
-import { and } from 'xstate';
 import { DEFAULT_POLICY, type Policy } from '../policy.js';
 import { messageMachineSetup, sharedMessageConfig } from './message-machine-shared.js';
 

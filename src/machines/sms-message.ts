@@ -2,7 +2,6 @@
  * The SMS message machine (Twilio): waiting → queued → sending → sent → delivered, with the two
  * 10-minute rules of seed 000 and "late truth wins" for every guess the library makes.
  */
-import { and } from 'xstate';
 import { DEFAULT_POLICY, type Policy } from '../policy.js';
 import { messageMachineSetup, sharedMessageConfig } from './message-machine-shared.js';
 
