@@ -102,6 +102,7 @@ export type {
   CounterDelta,
   MessageFilter,
   Page,
+  SeenKey,
   Storage,
   StorageInfo,
   StorageTransaction,

@@ -18,6 +18,7 @@ import {
   type MessageStatus,
   OutreachError,
   type Page,
+  type SeenKey,
   type Storage,
   type StorageTransaction,
   type SuppressionRecord,
@@ -143,7 +144,8 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const deadlines = new Map<string, DeadlineRecord>();
   let deadlineHeap = new DeadlineHeap();
   const suppressions = new Map<string, Map<string, SuppressionRecord>>();
-  const seen = new Set<string>();
+  const seen = new Map<string, string | null>();
+  const seenByCampaign = new Map<string, Set<string>>();
 
   let undo: Undo[] | null = null;
   let tail: Promise<unknown> = Promise.resolve();
@@ -270,6 +272,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       const prevContactIds = contactsByCampaign.get(id);
       const prevMessageIds = messagesByCampaign.get(id);
       const heldChannels = [...channels.entries()].filter(([, holder]) => holder === id);
+      const ownedSeen = seenByCampaign.get(id);
 
       campaigns.delete(id);
       campaignIds.remove(id);
@@ -285,7 +288,15 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       contactsByCampaign.delete(id);
       messagesByCampaign.delete(id);
       messagesByState.delete(id);
+      if (ownedSeen) {
+        for (const key of ownedSeen) seen.delete(key);
+        seenByCampaign.delete(id);
+      }
       record(() => {
+        if (ownedSeen) {
+          for (const key of ownedSeen) seen.set(key, id);
+          seenByCampaign.set(id, ownedSeen);
+        }
         campaigns.set(id, prev);
         campaignIds.add(id);
         for (const c of ownedContacts) contacts.set(c.id, c);
@@ -588,16 +599,28 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     },
 
     async markSeen(keys) {
-      const fresh: string[] = [];
+      const fresh: SeenKey[] = [];
       const result = keys.map((k) => {
-        if (seen.has(k)) return false;
-        seen.add(k);
-        fresh.push(k);
+        const entry = typeof k === 'string' ? { key: k, campaignId: null } : k;
+        if (seen.has(entry.key)) return false;
+        seen.set(entry.key, entry.campaignId);
+        if (entry.campaignId !== null) {
+          let set = seenByCampaign.get(entry.campaignId);
+          if (!set) {
+            set = new Set();
+            seenByCampaign.set(entry.campaignId, set);
+          }
+          set.add(entry.key);
+        }
+        fresh.push(entry);
         return true;
       });
       if (fresh.length)
         record(() => {
-          for (const k of fresh) seen.delete(k);
+          for (const { key, campaignId } of fresh) {
+            seen.delete(key);
+            if (campaignId !== null) seenByCampaign.get(campaignId)?.delete(key);
+          }
         });
       return result;
     },

@@ -121,6 +121,14 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       'CREATE INDEX seen_events_created_at ON {{schema}}.seen_events (created_at)',
     ],
   },
+  {
+    version: 2,
+    name: 'seen event keys belong to a campaign and are deleted with it',
+    statements: [
+      'ALTER TABLE {{schema}}.seen_events ADD COLUMN campaign_id text',
+      'CREATE INDEX seen_events_campaign ON {{schema}}.seen_events (campaign_id) WHERE campaign_id IS NOT NULL',
+    ],
+  },
 ];
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

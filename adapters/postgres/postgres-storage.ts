@@ -118,7 +118,8 @@ function statements(s: string) {
       c AS (DELETE FROM ${s}.contacts WHERE campaign_id = $1),
       d AS (DELETE FROM ${s}.deadlines WHERE campaign_id = $1),
       n AS (DELETE FROM ${s}.counters WHERE campaign_id = $1),
-      h AS (DELETE FROM ${s}.channel_claims WHERE campaign_id = $1)
+      h AS (DELETE FROM ${s}.channel_claims WHERE campaign_id = $1),
+      k AS (DELETE FROM ${s}.seen_events WHERE campaign_id = $1)
       DELETE FROM ${s}.campaigns WHERE id = $1`,
     addCounters: `INSERT INTO ${s}.counters (campaign_id, shard, ${counterList}, opens, clicks)
       SELECT x."campaignId", pg_backend_pid() % ${SHARDS}, ${COUNTER_COLUMNS.map((c) => `x.${c}`).join(', ')}, x.opens, x.clicks
@@ -188,7 +189,8 @@ function statements(s: string) {
       ON CONFLICT DO NOTHING`,
     removeSuppression: `DELETE FROM ${s}.suppressions WHERE scope = $1 AND channel = $2 AND address = $3 RETURNING 1`,
     suppressedAmong: `SELECT address FROM ${s}.suppressions WHERE scope = $1 AND channel = $2 AND address = ANY($3::text[])`,
-    markSeen: `INSERT INTO ${s}.seen_events (key) SELECT k FROM unnest($1::text[]) AS k ORDER BY k
+    markSeen: `INSERT INTO ${s}.seen_events (key, campaign_id)
+      SELECT k, c FROM unnest($1::text[], $2::text[]) AS x(k, c) ORDER BY k
       ON CONFLICT DO NOTHING RETURNING key`,
   };
 }
@@ -512,13 +514,18 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         return new Set(addresses.filter((a) => found.has(a)));
       },
 
-      async markSeen(keys) {
-        if (keys.length === 0) return [];
+      async markSeen(input) {
+        if (input.length === 0) return [];
+        const entries = input.map((k) => (typeof k === 'string' ? { key: k, campaignId: null } : k));
+        const first = new Map<string, string | null>();
+        for (const e of entries) if (!first.has(e.key)) first.set(e.key, e.campaignId);
         const fresh = new Set(
-          (await run(sql.markSeen, [[...new Set(keys)]], 'Record provider events')).map((r) => r.key as string),
+          (await run(sql.markSeen, [[...first.keys()], [...first.values()]], 'Record provider events')).map(
+            (r) => r.key as string,
+          ),
         );
         // A key repeated within the call is new only at its first occurrence.
-        return keys.map((k) => fresh.delete(k));
+        return entries.map((e) => fresh.delete(e.key));
       },
     };
   };

@@ -460,6 +460,23 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
       );
     });
 
+    it('should delete the event keys of a campaign with it, and keep keys of no campaign', async () => {
+      const s = await fresh();
+      const c = sampleCampaign();
+      await s.transaction((t) => t.insertCampaign(c));
+      same(
+        await s.transaction((t) => t.markSeen([{ key: 'a', campaignId: c.id }, 'b', { key: 'c', campaignId: null }])),
+        [true, true, true],
+        'new keys of a campaign and of none',
+      );
+      await s.transaction((t) => t.deleteCampaign(c.id));
+      same(
+        await s.transaction((t) => t.markSeen(['a', 'b', 'c'])),
+        [true, false, false],
+        "the campaign's key went with it",
+      );
+    });
+
     it('should delete a campaign with everything it owns', async () => {
       const s = await fresh();
       const c = sampleCampaign();

@@ -4,6 +4,7 @@
  */
 import * as z from 'zod';
 import type { MessageEvent } from '../machines/message-events.js';
+import type { SeenKey } from '../ports/storage.js';
 import {
   type IngestResult,
   type ProviderEvent,
@@ -58,15 +59,40 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
       let ignored = 0;
       let unmatched = 0;
       let applied = 0;
-      const keys: string[] = [];
+      // Find the messages first, so that each event's dedupe keys are stored with its campaign and
+      // deleted with it (a campaign's keys live exactly as long as its messages).
+      const statusAt: number[] = [];
+      list.forEach((e, i) => {
+        if (e.type === 'status') statusAt.push(i);
+      });
+      const statusList = statusAt.map((i) => list[i] as StatusEvent);
+      const byId = await t.lockMessages(statusList.flatMap((e) => (e.messageId ? [e.messageId] : [])));
+      const messages = new Map(byId.map((m) => [m.id, m]));
+      const needProvider = statusList.filter((e) => !(e.messageId && messages.has(e.messageId)) && e.providerMessageId);
+      const byProvider = new Map<string, MessageRecord>();
+      for (const channel of ['sms', 'email'] as const) {
+        const ids = needProvider.filter((e) => e.channel === channel).map((e) => e.providerMessageId as string);
+        if (ids.length)
+          for (const [k, v] of await t.lockMessagesByProviderId(channel, ids)) byProvider.set(`${channel}|${k}`, v);
+      }
+      const messageOf = (e: StatusEvent) => {
+        const m =
+          (e.messageId ? messages.get(e.messageId) : undefined) ??
+          (e.providerMessageId ? byProvider.get(`${e.channel}|${e.providerMessageId}`) : undefined);
+        return m && m.channel === e.channel ? m : undefined;
+      };
+      const keys: SeenKey[] = [];
       const keyOwner: number[] = [];
       list.forEach((e, i) => {
+        // An unknown message changes nothing, so its keys are not worth keeping.
+        const campaignId = e.type === 'status' ? (messageOf(e)?.campaignId ?? undefined) : null;
+        if (campaignId === undefined) return;
         if (e.eventId) {
-          keys.push(`id:${e.eventId}`);
+          keys.push({ key: `id:${e.eventId}`, campaignId });
           keyOwner.push(i);
         }
         if (e.type === 'status' && e.dedupeKey) {
-          keys.push(`key:${e.dedupeKey}`);
+          keys.push({ key: `key:${e.dedupeKey}`, campaignId });
           keyOwner.push(i);
         }
       });
@@ -98,26 +124,13 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
           else ignored++;
         } else statusEvents.push(e);
       }
-      const byId = await t.lockMessages(statusEvents.flatMap((e) => (e.messageId ? [e.messageId] : [])));
-      const messages = new Map(byId.map((m) => [m.id, m]));
-      const needProvider = statusEvents.filter(
-        (e) => !(e.messageId && messages.has(e.messageId)) && e.providerMessageId,
-      );
-      const byProvider = new Map<string, MessageRecord>();
-      for (const channel of ['sms', 'email'] as const) {
-        const ids = needProvider.filter((e) => e.channel === channel).map((e) => e.providerMessageId as string);
-        if (ids.length)
-          for (const [k, v] of await t.lockMessagesByProviderId(channel, ids)) byProvider.set(`${channel}|${k}`, v);
-      }
       const changes: MessageChange[] = [];
       const campaigns = new Map<string, CampaignRecord | undefined>();
       const engagement = new Map<string, { opens: number; clicks: number }>();
       const suppress: { scope: string; channel: Channel; address: string; source: string; at: number }[] = [];
       for (const e of statusEvents) {
-        const m =
-          (e.messageId ? messages.get(e.messageId) : undefined) ??
-          (e.providerMessageId ? byProvider.get(`${e.channel}|${e.providerMessageId}`) : undefined);
-        if (!m || m.channel !== e.channel) {
+        const m = messageOf(e);
+        if (!m) {
           unmatched++;
           continue;
         }

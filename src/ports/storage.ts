@@ -40,6 +40,12 @@ export interface MessageFilter extends Page {
   readonly statuses?: readonly MessageStatus[] | undefined;
 }
 
+/** A provider-event key and the campaign it concerns (`null`: none, e.g. an inbound STOP). */
+export interface SeenKey {
+  readonly key: string;
+  readonly campaignId: string | null;
+}
+
 /** Counter changes for one campaign: per status, and engagement. */
 export interface CounterDelta {
   readonly campaignId: string;
@@ -76,7 +82,7 @@ export interface StorageTransaction {
   getCampaign(id: string, options?: { forUpdate?: boolean }): Promise<CampaignRecord | undefined>;
   /** Replaces a campaign (same id). */
   updateCampaign(campaign: CampaignRecord): Promise<void>;
-  /** Deletes a campaign with its contacts, messages, log entries, deadlines and counters. */
+  /** Deletes a campaign with its contacts, messages, log entries, deadlines, counters and seen event keys. */
   deleteCampaign(id: string): Promise<void>;
   /** Campaigns matching the filter, ordered by id. */
   listCampaigns(filter?: CampaignFilter): Promise<CampaignRecord[]>;
@@ -160,6 +166,10 @@ export interface StorageTransaction {
   suppressedAmong(scope: string, channel: Channel, addresses: readonly string[]): Promise<Set<string>>;
 
   // ── provider-event deduplication ─────────────────────────────────────────
-  /** Records keys; returns, for each key in order, whether it was new (first seen now). */
-  markSeen(keys: readonly string[]): Promise<boolean[]>;
+  /**
+   * Records provider-event keys; returns, for each key in order, whether it was new (first seen now).
+   * A key given with a campaign id belongs to that campaign and is deleted with it, so the keys of a
+   * campaign live exactly as long as its messages; a plain string (or `campaignId: null`) is kept.
+   */
+  markSeen(keys: readonly (string | SeenKey)[]): Promise<boolean[]>;
 }
