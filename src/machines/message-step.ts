@@ -16,6 +16,7 @@ import { OutreachError } from '../errors.js';
 import type { Policy } from '../policy.js';
 import type { MessageContext } from '../records.js';
 import type { Channel, MessageStatus } from '../statuses.js';
+import { compileFlatMachine } from './compiled-step.js';
 import { createEmailMessageMachine, type EmailMessageMachine } from './email-message.js';
 import { type MessageEvent, MessageEventSchema, type TimerEvent, TimerEventSchema } from './message-events.js';
 import { MESSAGE_STATE_STATUS, type MessageStateId } from './message-machine-shared.js';
@@ -157,11 +158,24 @@ export function statusOfMessageState(channel: Channel, state: string): MessageSt
  * let m = stepper.initial(0);
  * m = stepper.step(m, { type: 'QUEUE', at: 1 }); // m.status === 'queued'
  */
-export function createMessageStepper(channel: Channel, policy: Policy): MessageStepper {
+export function createMessageStepper(
+  channel: Channel,
+  policy: Policy,
+  options: { compiled?: boolean } = {},
+): MessageStepper {
   const machine: AnyStateMachine =
     channel === 'sms' ? createSmsMessageMachine(policy) : createEmailMessageMachine(policy);
   const runner = createMachineRunner(machine);
   const statusOf = (state: string) => statusOfMessageState(channel, state);
+  // The machine compiled into a (state, event) table (about 10× faster); XState itself otherwise.
+  const compiled = options.compiled === false ? undefined : compileFlatMachine<MessageContext>(machine);
+  const unchanged = (current: MessageCurrent): MessageStep => ({
+    state: current.state,
+    status: statusOf(current.state),
+    context: current.context,
+    changed: false,
+    timers: NO_TIMERS,
+  });
   return {
     machine: machine as SmsMessageMachine | EmailMessageMachine,
     statusOf,
@@ -171,17 +185,15 @@ export function createMessageStepper(channel: Channel, policy: Policy): MessageS
       return { state, status: statusOf(state), context: snapshot.context, changed: true, timers: timersOf(actions) };
     },
     step(current, event) {
+      if (compiled) {
+        const r = compiled(current.state, current.context, event);
+        if (!r) return unchanged(current);
+        const timers = r.set.length === 0 && r.cancel.length === 0 ? NO_TIMERS : { set: r.set, cancel: r.cancel };
+        return { state: r.state, status: statusOf(r.state), context: r.context, changed: true, timers };
+      }
       const before = machine.resolveState({ value: current.state, context: current.context });
       const [after, actions] = runner.next(before, event);
-      if (after === before) {
-        return {
-          state: current.state,
-          status: statusOf(current.state),
-          context: current.context,
-          changed: false,
-          timers: NO_TIMERS,
-        };
-      }
+      if (after === before) return unchanged(current);
       const state = after.value as string;
       return { state, status: statusOf(state), context: after.context, changed: true, timers: timersOf(actions) };
     },
