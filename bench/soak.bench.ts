@@ -10,7 +10,8 @@
  * double-sent (every send count is 1), counters equal a recount, the ingest counts match what the
  * stage injected; then delete, GC, and sample heap and RSS, which must stay flat.
  * Runs on memory storage, and on PostgreSQL when DATABASE_URL is set (a fresh schema, dropped at the end).
- * Run: node --expose-gc --import tsx bench/soak.bench.ts [campaigns=10] [size=100000] [storage=both|memory|postgres] [pgSize=20000]
+ * Run: node --expose-gc --import tsx bench/soak.bench.ts [campaigns=10] [size=100000] [storage=both|memory|postgres] [pgSize=20000] [dedupeKeys=on|off]
+ * (`dedupeKeys=off` is a control run: no idempotency tokens, dedupe keys or duplicates.)
  */
 import {
   createOutreach,
@@ -34,15 +35,19 @@ import { fmt, heapAfterGc, mib, msSince, printTable, type Row, rssSampler, write
 const CAMPAIGNS = Number(process.argv[2] ?? 10);
 const SIZE = Number(process.argv[3] ?? 100_000);
 const WHICH = (process.argv[4] ?? 'both') as 'both' | 'memory' | 'postgres';
-// 100k per campaign on PostgreSQL takes several minutes each (see the README figures); a smaller default.
+// Measured (2 vCPU, local PostgreSQL 15): a 100k campaign takes 28–39 s on PostgreSQL against 11–20 s on
+// memory, so 10 × 100k take ~5.6 min there; the default keeps a plain run near 4 minutes. Pass 100000 for the full soak.
 const PG_SIZE = Number(process.argv[5] ?? 20_000);
+// `off` strips the idempotency token and dedupe key from every callback and injects no duplicates: a
+// control run that tells whether heap growth comes from the dedupe keys the storage keeps.
+const DEDUPE_KEYS = (process.argv[6] ?? 'on') !== 'off';
 const DATABASE_URL = process.env.DATABASE_URL;
 
 /** Share of messages that get `sent` then `delivered` / `sent` then `undelivered` 30003; the rest get `sent` only. */
 const DELIVERED_SHARE = 0.85;
 const UNDELIVERED_SHARE = 0.05;
 /** Share of all webhook events that are redelivered with the same idempotency token. */
-const DUPLICATE_SHARE = 0.1;
+const DUPLICATE_SHARE = DEDUPE_KEYS ? 0.1 : 0;
 /** Share of all webhook events that arrive out of order (a `sent` after its receipt). */
 const OUT_OF_ORDER_SHARE = 0.1;
 /** Events per webhook batch handed to `ingest`. */
@@ -126,7 +131,10 @@ function webhookStage(outreach: Outreach, seed: number) {
     const form: Record<string, string> = { messageId, MessageSid: sid, MessageStatus: status, SmsStatus: status };
     if (errorCode) form.ErrorCode = errorCode;
     injected.events++;
-    return parseTwilioStatusCallback(form, { idempotencyToken: `tok-${seed}-${++token}` });
+    const event = parseTwilioStatusCallback(form, { idempotencyToken: `tok-${seed}-${++token}` });
+    if (DEDUPE_KEYS) return event;
+    const { eventId: _id, dedupeKey: _key, ...bare } = event;
+    return bare;
   };
 
   /** Puts an event in `list`; a tenth of them are also redelivered later. */
@@ -308,7 +316,11 @@ interface Soaked {
   database?: Record<string, unknown>[];
 }
 
-/** Database figures after a delete: rows left in each table, and the schema's size on disk. */
+/**
+ * Database figures after a delete: live rows left in each table (the campaign's own tables must be
+ * empty; dedupe keys are not owned by a campaign), and the on-disk size of `seen_events`. Total
+ * schema size is not shown: deleted rows keep their space until autovacuum, which is not a leak.
+ */
 async function databaseFigures(pool: pg.Pool, schema: string) {
   const tables = ['campaigns', 'contacts', 'messages', 'message_log', 'deadlines', 'counters', 'seen_events'];
   const rows: Record<string, number> = {};
@@ -316,12 +328,10 @@ async function databaseFigures(pool: pg.Pool, schema: string) {
     const r = await pool.query(`SELECT count(*)::int AS n FROM ${schema}.${t}`);
     rows[t] = r.rows[0].n as number;
   }
-  const size = await pool.query(
-    `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::float8 AS bytes FROM pg_class c
-     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`,
-    [schema],
-  );
-  return { rows, bytes: size.rows[0].bytes as number };
+  const size = await pool.query(`SELECT pg_total_relation_size($1)::float8 AS bytes`, [`${schema}.seen_events`]);
+  const { seen_events: seenRows = 0, ...owned } = rows;
+  const campaignRowsLeft = Object.values(owned).reduce((a, b) => a + b, 0);
+  return { rows, campaignRowsLeft, seenRows, seenBytes: size.rows[0].bytes as number };
 }
 
 async function soak(label: string, storage: Storage, size: number, db?: { pool: pg.Pool; schema: string }) {
@@ -423,8 +433,11 @@ async function soak(label: string, storage: Storage, size: number, db?: { pool: 
       'peak RSS MiB': mib(peakRss),
     };
     if (dbFigures) {
-      row['db MiB'] = mib(dbFigures.bytes);
-      row['seen_events rows'] = dbFigures.rows.seen_events ?? 0;
+      row['rows left'] = dbFigures.campaignRowsLeft;
+      row['seen_events rows'] = dbFigures.seenRows;
+      row['seen_events MiB'] = mib(dbFigures.seenBytes);
+      if (dbFigures.campaignRowsLeft)
+        here(`${dbFigures.campaignRowsLeft} rows of deleted campaigns left in the database`);
     }
     rows.push(row);
     campaigns.push({
@@ -447,6 +460,7 @@ async function soak(label: string, storage: Storage, size: number, db?: { pool: 
       rssAfterGc: rss,
       peakRss,
     });
+    if (dbFigures) console.log(`  database after delete: ${JSON.stringify(dbFigures.rows)}`);
     console.log(
       `  campaign ${k}: ${fmt(wallMs / 1000)} s, ${fmt(events / (runMs / 1000))} events/s, lost ${lost}, double-sent ${doubleSent}, ` +
         `dups ${ingested.duplicates}/${injected.duplicates}, out of order ${ingested.ignored}/${injected.outOfOrder}, ` +
@@ -457,13 +471,20 @@ async function soak(label: string, storage: Storage, size: number, db?: { pool: 
   await outreach.worker.stop();
   // The first campaign warms the JIT and sizes the engine's tables; the slope is taken from the second on.
   const steady = heaps.slice(1).map(mib);
+  const heapSlope = slope(steady.length >= 2 ? steady : heaps.map(mib));
+  // Flat: under 16 bytes per message per campaign (and 1 MiB), well above the GC noise seen with dedupe keys off.
+  const leakLimit = Math.max(1, (16 * size) / 2 ** 20);
+  if (heapSlope > leakLimit)
+    problems.push(
+      `${label}: heap after GC grows ${fmt(heapSlope)} MiB per campaign (${fmt((heapSlope * 2 ** 20) / size)} bytes per message), over the ${fmt(leakLimit)} MiB that counts as flat`,
+    );
   const result: Soaked = {
     storage: label,
     size,
     rows,
     campaigns,
     baselineHeap,
-    heapSlopeMiBPerCampaign: slope(steady.length >= 2 ? steady : heaps.map(mib)),
+    heapSlopeMiBPerCampaign: heapSlope,
     heapGrowthFirstToLast: (heaps[heaps.length - 1] ?? 0) - (heaps[0] ?? 0),
     problems,
   };
@@ -505,14 +526,20 @@ for (const r of results) {
     `heap after GC: ${fmt(mib(r.baselineHeap))} MiB before the first campaign; slope ${fmt(r.heapSlopeMiBPerCampaign)} MiB per campaign ` +
       `(${fmt(perMessage)} bytes per message) from campaign 2 on; ${fmt(mib(r.heapGrowthFirstToLast))} MiB from the first to the last`,
   );
+  const seen = r.database?.map((d) => d.seenRows as number) ?? [];
+  if (seen.length >= 2)
+    console.log(
+      `seen_events (dedupe keys) after each delete: ${seen.map(fmt).join(', ')} rows; +${fmt(slope(seen))} rows per campaign, never pruned`,
+    );
   console.log(
     r.problems.length
       ? r.problems.map((p) => `PROBLEM ${p}`).join('\n')
       : 'no message lost, none sent twice, counters equal the recount in every campaign',
   );
 }
-await writeResults('soak', {
+await writeResults(DEDUPE_KEYS ? 'soak' : 'soak-no-dedupe-keys', {
   campaigns: CAMPAIGNS,
+  dedupeKeys: DEDUPE_KEYS,
   webhooks: {
     duplicateShare: DUPLICATE_SHARE,
     outOfOrderShare: OUT_OF_ORDER_SHARE,
