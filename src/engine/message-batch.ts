@@ -64,6 +64,7 @@ export async function applyMessageChanges(
     const stepper = steppers[current.channel];
     const step = stepper.step({ state: current.state, context: current.context }, change.event);
     const at = change.event.at;
+    // Object literals of one shape (no spreads): this loop runs for every event of every message.
     log.push({
       messageId: current.id,
       campaignId: current.campaignId,
@@ -72,7 +73,7 @@ export async function applyMessageChanges(
       from: current.status,
       to: step.status,
       changed: step.changed,
-      ...(change.detail ? { detail: change.detail } : {}),
+      detail: change.detail,
     });
     if (!step.changed) {
       out.push(current);
@@ -80,10 +81,16 @@ export async function applyMessageChanges(
     }
     changedCount++;
     const next: MessageRecord = {
-      ...current,
+      id: current.id,
+      campaignId: current.campaignId,
+      contactId: current.contactId,
+      scope: current.scope,
+      channel: current.channel,
+      to: current.to,
       status: step.status,
       state: step.state,
       context: step.context,
+      createdAt: current.createdAt,
       updatedAt: at,
     };
     latest.set(next.id, next);
