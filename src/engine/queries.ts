@@ -1,3 +1,7 @@
+/**
+ * Queries: campaigns with their counters, messages with their logs, stats in constant time,
+ * previews, and streamed CSV exports.
+ */
 import { OutreachError } from '../errors.js';
 import { campaignsCsv } from '../export/campaigns-csv.js';
 import { messagesCsv } from '../export/messages-csv.js';

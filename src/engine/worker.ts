@@ -1,3 +1,7 @@
+/**
+ * The worker: fires due deadlines from storage, dispatches queued messages to the transports within
+ * their concurrency and rate limits, and keeps one clock timer for its next wake-up.
+ */
 import type { OutgoingEmail, OutgoingSms } from '../content.js';
 import { campaignCan } from '../machines/campaign.js';
 import type { MessageEvent } from '../machines/message-events.js';
