@@ -181,7 +181,8 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       stateSet(m.campaignId, m.state).add(m.id);
     }
     // Most updates keep the provider id: compare it before building index keys.
-    if (prev && prev.context.providerMessageId === m.context.providerMessageId && prev.channel === m.channel) return prev;
+    if (prev && prev.context.providerMessageId === m.context.providerMessageId && prev.channel === m.channel)
+      return prev;
     const pk = providerKey(m);
     const prevPk = prev ? providerKey(prev) : undefined;
     if (prevPk !== pk) {
