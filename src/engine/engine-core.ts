@@ -164,11 +164,10 @@ export function createEngineCore(options: OutreachOptions) {
   const channelFreed: [string, Channel][] = [];
 
   /** Feeds counters to the campaigns whose messages moved, so their derived status follows. */
-  const progressCampaigns = async (t: StorageTransaction, out: OutreachEvent[], ids: Iterable<string>) => {
+  const progressCampaigns = async (t: StorageTransaction, out: OutreachEvent[], locked: readonly CampaignRecord[]) => {
     const now = clock.now();
-    for (const id of ids) {
-      const c = await t.getCampaign(id, { forUpdate: true });
-      if (!c) continue;
+    for (const c of locked) {
+      const id = c.id;
       const counters = await t.getCounters(id);
       let current = await moveCampaign(t, out, c, { type: 'PROGRESS', counts: counters.counts }, null);
       if (policy.autoPause && current.status === 'in_progress' && !current.state.context.autoPaused) {
@@ -196,10 +195,13 @@ export function createEngineCore(options: OutreachOptions) {
     if (r.counters.length > 0) {
       // One lock order everywhere: message rows, then campaign rows (sorted), then counters. The campaign
       // lock serialises the derivation of its status; taking it last keeps it held only briefly.
-      const ids = r.counters.map((d) => d.campaignId).sort();
-      for (const id of ids) await t.getCampaign(id, { forUpdate: true });
+      const locked: CampaignRecord[] = [];
+      for (const id of r.counters.map((d) => d.campaignId).sort()) {
+        const c = await t.getCampaign(id, { forUpdate: true });
+        if (c) locked.push(c);
+      }
       await t.addCounters(r.counters);
-      await progressCampaigns(t, out, ids);
+      await progressCampaigns(t, out, locked);
     }
     return r;
   };

@@ -18,6 +18,9 @@ import { type EngineCore, invalid } from './engine-core.js';
 import type { MessageChange } from './message-batch.js';
 import type { EngineWorker } from './worker.js';
 
+/** At most 10,000 events a call: a webhook batch is far smaller (SendGrid posts up to 768 KB). */
+const BatchSchema = z.array(ProviderEventSchema).max(10_000);
+
 /** Builds `ingest` over the core; the worker is kicked after each batch. */
 export function createIngest(core: EngineCore, worker: EngineWorker) {
   const { clock, defaultScope, normalize, tx, applyChanges } = core;
@@ -51,7 +54,7 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
   };
 
   const ingest = async (events: readonly ProviderEvent[]): Promise<IngestResult> => {
-    const parsed = z.array(ProviderEventSchema).max(10_000).safeParse(events);
+    const parsed = BatchSchema.safeParse(events);
     if (!parsed.success) throw invalid('The provider events', parsed.error);
     const list = parsed.data as ProviderEvent[];
     const result = await tx(async (t, out) => {
