@@ -5,8 +5,10 @@
 
 export type { ParseTwilioInboundOptions, ParseTwilioStatusCallbackOptions, TwilioForm } from './twilio-callbacks.js';
 export {
+  isTwilioInbound,
   parseTwilioInbound,
   parseTwilioStatusCallback,
+  TWILIO_HELP_KEYWORDS,
   TWILIO_MESSAGE_ID_PARAM,
   TWILIO_OPT_IN_KEYWORDS,
   TWILIO_OPT_OUT_KEYWORDS,

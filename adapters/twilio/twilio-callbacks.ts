@@ -15,7 +15,8 @@ export const TWILIO_MESSAGE_ID_PARAM = 'messageId';
  * Every Twilio `MessageStatus` and the normalised status it becomes. `read` counts as delivered;
  * `canceled` (a scheduled send canceled outside this library) as failed with reason `unknown`;
  * inbound-only and undocumented values (`receiving`, `received`, `partially_delivered`) as
- * `sending`, a progress report that never moves a message forward or back.
+ * `sending`, a progress report that never moves a message forward or back. A webhook whose status
+ * is `received` is an inbound message, not a status callback: see {@link isTwilioInbound}.
  */
 export const TWILIO_STATUS_MAP: Readonly<Record<string, StatusEvent['status']>> = {
   accepted: 'sending',
@@ -48,6 +49,23 @@ function messageIdFromUrl(url: string | URL | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether a Twilio webhook body is an inbound message rather than a status callback. Twilio posts
+ * every inbound message with `SmsStatus=received` (and `SmsSid`, `SmsMessageSid`, `NumMedia`,
+ * `NumSegments`…), so a status of `received` means inbound; a body without any status is inbound
+ * when it has `Body` or `OptOutType`.
+ * @example
+ * isTwilioInbound(new URLSearchParams('SmsStatus=received&From=%2B14155550100&Body=STOP')); // true
+ */
+export function isTwilioInbound(form: TwilioForm): boolean {
+  const status = field(form, 'MessageStatus') ?? field(form, 'SmsStatus');
+  if (status !== undefined) return status.toLowerCase() === 'received';
+  return (
+    field(form, 'OptOutType') !== undefined ||
+    (form instanceof URLSearchParams ? form.has('Body') : Object.hasOwn(form, 'Body'))
+  );
 }
 
 /** Options of {@link parseTwilioStatusCallback}. */
@@ -128,6 +146,8 @@ export const TWILIO_OPT_OUT_KEYWORDS: readonly string[] = [
 ];
 /** Single-word replies that opt a recipient back in. */
 export const TWILIO_OPT_IN_KEYWORDS: readonly string[] = ['START', 'YES', 'UNSTOP'];
+/** Single-word replies that ask for help: Twilio answers them, and they change no suppression. */
+export const TWILIO_HELP_KEYWORDS: readonly string[] = ['HELP', 'INFO'];
 
 const OPT_OUT = new Set(TWILIO_OPT_OUT_KEYWORDS);
 const OPT_IN = new Set(TWILIO_OPT_IN_KEYWORDS);
@@ -140,9 +160,10 @@ export interface ParseTwilioInboundOptions {
 
 /**
  * Turns an inbound message into a suppression change: `OptOutType` STOP → opt-out and START →
- * opt-in (Twilio sets it when its opt-out handling fired, custom keywords included). Without
- * `OptOutType`, a single-word body from Twilio's keyword lists decides, case-insensitively.
- * Any other message (HELP, "STOP PLEASE", a reply) gives `null`.
+ * opt-in (Twilio sets it under Advanced Opt-Out when its opt-out handling fired, custom keywords
+ * included; `HELP` changes nothing). Without `OptOutType`, a body that is a single word from
+ * Twilio's keyword lists decides, case-insensitively, surrounding whitespace ignored.
+ * Any other message (HELP, INFO, "STOP PLEASE", a reply) gives `null`.
  * @throws OutreachError `VALIDATION_FAILED` when an opt-out or opt-in has no `From`.
  * @example
  * const change = parseTwilioInbound(new URLSearchParams('From=%2B14155550100&Body=STOP'));

@@ -5,7 +5,7 @@
 import type { EventSink, ProviderEvent } from 'campaign-lifecycle';
 import { isOutreachError } from 'campaign-lifecycle';
 import { readBodyWithLimit } from './provider-http.js';
-import { parseTwilioInbound, parseTwilioStatusCallback } from './twilio-callbacks.js';
+import { isTwilioInbound, parseTwilioInbound, parseTwilioStatusCallback } from './twilio-callbacks.js';
 import { createTwilioVerifier } from './twilio-signature.js';
 
 /** Options of {@link twilioWebhookHandler}. */
@@ -50,9 +50,10 @@ function formFromJson(value: unknown): Record<string, string> | undefined {
 }
 
 /**
- * A `(Request) => Promise<Response>` handler for Twilio webhooks. Status callbacks (they carry
- * `MessageStatus`) become status events; inbound messages (`Body` / `OptOutType`) become opt-out or
- * opt-in events. It answers 405 for a method other than POST, 413 for a body over `maxBodyBytes`
+ * A `(Request) => Promise<Response>` handler for Twilio webhooks. Inbound messages (status
+ * `received`, as Twilio posts them, or a `Body` / `OptOutType` without a status) become opt-out or
+ * opt-in events; other bodies with `MessageStatus` / `SmsStatus` are status callbacks and become
+ * status events. It answers 405 for a method other than POST, 413 for a body over `maxBodyBytes`
  * (before parsing), 401 with no state change for a missing or wrong `X-Twilio-Signature`, 400 for
  * a malformed body, 500 when `ingest` fails (Twilio then retries), and otherwise 200: empty for a
  * status callback, an empty TwiML `<Response/>` for an inbound message.
@@ -100,17 +101,18 @@ export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (req
     let events: ProviderEvent[];
     let inbound = false;
     try {
-      if (get('MessageStatus') || get('SmsStatus')) {
+      if (isTwilioInbound(fields!)) {
+        // Inbound first: Twilio posts every inbound message with SmsStatus=received.
+        inbound = true;
+        const change = parseTwilioInbound(fields!, { scope: options.scope });
+        events = change ? [change] : [];
+      } else if (get('MessageStatus') || get('SmsStatus')) {
         events = [
           parseTwilioStatusCallback(fields!, {
             url,
             idempotencyToken: request.headers.get('i-twilio-idempotency-token'),
           }),
         ];
-      } else if (typeof get('Body') === 'string' || get('OptOutType')) {
-        inbound = true;
-        const change = parseTwilioInbound(fields!, { scope: options.scope });
-        events = change ? [change] : [];
       } else {
         return text(400, 'Neither a status callback (MessageStatus) nor an inbound message (Body).');
       }
