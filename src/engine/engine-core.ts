@@ -24,7 +24,7 @@ import { type CampaignAction, campaignView } from './views.js';
 export const ACTION_HINT: Partial<Record<CampaignAction, string>> = {
   save: 'Only a draft can be saved.',
   run: 'A campaign runs from ready or scheduled; save a draft first.',
-  edit: 'Only draft, ready or scheduled campaigns can be edited.',
+  edit: 'Only draft or ready campaigns can be edited; unschedule a scheduled campaign first.',
   addContacts: 'Contacts can only change while the campaign is a draft.',
   delete:
     'A campaign can be deleted when draft, ready, complete, complete with errors, failed, or stopped with nothing in flight.',

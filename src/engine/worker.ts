@@ -82,14 +82,20 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
         const locked = await t.lockMessages(messageDeadlines.map((d) => d.entityId));
         const byId = new Map(locked.map((m) => [m.id, m]));
         const frozen = new Set<string>();
+        const stopped = new Set<string>();
         for (const cid of new Set(locked.map((m) => m.campaignId))) {
-          if ((await t.getCampaign(cid))?.status === 'archived') frozen.add(cid);
+          const status = (await t.getCampaign(cid))?.status;
+          if (status === 'archived') frozen.add(cid);
+          else if (status === 'stopped') stopped.add(cid);
         }
         const changes: MessageChange[] = [];
         for (const d of messageDeadlines) {
           const m = byId.get(d.entityId);
           if (!m || frozen.has(m.campaignId)) continue;
-          changes.push({ message: m, event: { ...d.event, at: d.fireAt } });
+          // A send that failed before hand-over after `stop` waited out its backoff: nothing of a
+          // stopped campaign is sent again, so it ends Cancelled instead of Queued.
+          const cancel = stopped.has(m.campaignId) && m.state === 'backoff';
+          changes.push({ message: m, event: cancel ? { type: 'CANCEL', at: d.fireAt } : { ...d.event, at: d.fireAt } });
         }
         await applyChanges(t, out, changes);
         return due.length;
@@ -232,13 +238,15 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
               detail: r.outcome === 'accepted' ? undefined : { error: 'error' in r ? r.error : undefined },
             });
         }
-        await applyChanges(t, out, changes);
         if (fatal) {
+          // Failed before the results are counted: once every message of a small campaign is final, its
+          // counters would move it to complete-with-errors, where FAIL no longer applies (seed 000).
           const c = await t.getCampaign(campaign.id, { forUpdate: true });
           const cause = `The ${transport.name} transport refused the account: ${(fatal[1] as { error: string }).error}`;
           if (c && campaignCan(c.state, { type: 'FAIL', cause }))
             await moveCampaign(t, out, c, { type: 'FAIL', cause }, null, 'transport_refused_credentials');
         }
+        await applyChanges(t, out, changes);
       });
     }
     return { sent, waiting };

@@ -106,8 +106,8 @@ export const campaignMachine = setup({
       },
     },
     scheduled: {
+      // Locked (seed 002): reschedule or unschedule, never edit; editing is for Ready campaigns (seed 003).
       on: {
-        EDIT: { actions: 'touch' },
         SCHEDULE: { target: 'scheduled', actions: 'setSchedule' },
         UNSCHEDULE: { target: 'ready', actions: 'clearSchedule' },
         RUN: { target: 'in_progress', actions: 'markRun' },
