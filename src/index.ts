@@ -62,7 +62,7 @@ export type { CsvCell, CsvExportOptions, RowSource } from './export/csv-stream.j
 export type { MessageExportRow, MessagesCsvOptions } from './export/messages-csv.js';
 export { messagesCsv } from './export/messages-csv.js';
 export { neutralizeCell } from './export/neutralize-cell.js';
-export type { FailureReason, FailureReasonId, SendgridFailureFacts } from './failure-reasons.js';
+export type { FailureReason, FailureReasonId, SendgridFailureFacts, TwilioErrorCode } from './failure-reasons.js';
 export {
   FAILURE_REASON_IDS,
   FAILURE_REASONS,
@@ -70,6 +70,8 @@ export {
   isFailureReasonId,
   reasonForSendgridEvent,
   reasonForTwilioCode,
+  SENDGRID_DROP_REASONS,
+  TWILIO_ERROR_CODES,
   TWILIO_ERROR_REASONS,
 } from './failure-reasons.js';
 export type { CampaignEvent } from './machines/campaign.js';

@@ -3,12 +3,15 @@
  * @module campaign-lifecycle/sendgrid
  */
 
-export type { ParsedSendgridEvents, RejectedSendgridEvent } from './sendgrid-events.js';
+export type { ParsedSendgridEvents, ParseSendgridEventsOptions, RejectedSendgridEvent } from './sendgrid-events.js';
 export {
   parseSendgridEvents,
   SENDGRID_CAMPAIGN_ID_ARG,
   SENDGRID_EVENT_MAP,
   SENDGRID_MESSAGE_ID_ARG,
+  SENDGRID_MILLISECOND_TIMESTAMP_FROM,
+  SENDGRID_SUPPRESSION_EVENT_MAP,
+  sendgridTimestampMs,
 } from './sendgrid-events.js';
 export type { VerifySendgridSignatureInput } from './sendgrid-signature.js';
 export {

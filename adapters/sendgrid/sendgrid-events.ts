@@ -1,7 +1,7 @@
 /**
  * SendGrid Event Webhook batches → normalised status events.
  */
-import type { StatusEvent } from 'campaign-lifecycle';
+import type { StatusEvent, SuppressionEvent } from 'campaign-lifecycle';
 import { OutreachError, reasonForSendgridEvent } from 'campaign-lifecycle';
 import { clip } from '../twilio/provider-http.js';
 
@@ -29,6 +29,21 @@ export const SENDGRID_EVENT_MAP: Readonly<Record<string, StatusEvent['status']>>
   click: 'engagement',
 };
 
+/**
+ * Event types that change a suppression list rather than a message: `group_resubscribe` (the
+ * recipient joined an unsubscribe group again) lifts the suppression a `group_unsubscribe` added.
+ */
+export const SENDGRID_SUPPRESSION_EVENT_MAP: Readonly<Record<string, SuppressionEvent['action']>> = {
+  group_resubscribe: 'opt_in',
+};
+
+/**
+ * SendGrid timestamps are Unix seconds, but some products (the Single Sends sample event has
+ * `1591726752372`) send milliseconds. A value of 10^11 or more is read as milliseconds: as seconds
+ * it would be after the year 5000.
+ */
+export const SENDGRID_MILLISECOND_TIMESTAMP_FROM = 1e11;
+
 /** An event of the batch that was not turned into a status event, and why. */
 export interface RejectedSendgridEvent {
   /** Its position in the batch. */
@@ -39,8 +54,24 @@ export interface RejectedSendgridEvent {
 /** What {@link parseSendgridEvents} returns. */
 export interface ParsedSendgridEvents {
   readonly events: StatusEvent[];
-  /** Events that are not objects, name no message, or have a type this library does not map (e.g. `group_resubscribe`). */
+  /** Suppression changes (`group_resubscribe` → opt-in of its `email`); ingest them with `events`. */
+  readonly suppressions: SuppressionEvent[];
+  /** Events that are not objects, name no message (or no address), or have a type this library does not map. */
   readonly rejected: RejectedSendgridEvent[];
+}
+
+/** Options of {@link parseSendgridEvents}. */
+export interface ParseSendgridEventsOptions {
+  /** The suppression scope a `group_resubscribe` lifts; the engine's default when absent. */
+  readonly scope?: string | undefined;
+}
+
+/** Milliseconds since the epoch of a SendGrid `timestamp` (seconds, or milliseconds when large). */
+export function sendgridTimestampMs(timestamp: number): number | undefined {
+  if (!Number.isFinite(timestamp)) return undefined;
+  const ms = timestamp >= SENDGRID_MILLISECOND_TIMESTAMP_FROM ? timestamp : timestamp * 1000;
+  // A timestamp that overflows a date is dropped rather than refusing the whole batch.
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ms : undefined;
 }
 
 function str(value: unknown): string | undefined {
@@ -72,13 +103,15 @@ function hash(text: string): string {
  * part of `sg_message_id` before the first `.`, which equals the send's `X-Message-Id`). It keeps
  * `sg_event_id` as the event id and adds a content key (message, event, timestamp, type, reason,
  * attempt, url), because a retried batch can carry the same event under a new `sg_event_id`.
+ * `group_resubscribe` becomes an opt-in of its `email` (in `suppressions`), lifting the suppression
+ * a `group_unsubscribe` added. Timestamps are seconds, or milliseconds from 10^11 on.
  * Unknown event types never throw: they are listed in `rejected` with their index.
  * @throws OutreachError `VALIDATION_FAILED` when the body is not an array.
  * @example
  * const { events, rejected } = parseSendgridEvents(JSON.parse(rawBody));
  * await outreach.ingest(events);
  */
-export function parseSendgridEvents(body: unknown): ParsedSendgridEvents {
+export function parseSendgridEvents(body: unknown, options: ParseSendgridEventsOptions = {}): ParsedSendgridEvents {
   if (!Array.isArray(body)) {
     throw new OutreachError(
       'VALIDATION_FAILED',
@@ -86,6 +119,7 @@ export function parseSendgridEvents(body: unknown): ParsedSendgridEvents {
     );
   }
   const events: StatusEvent[] = [];
+  const suppressions: SuppressionEvent[] = [];
   const rejected: RejectedSendgridEvent[] = [];
   body.forEach((item: unknown, index) => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
@@ -96,6 +130,27 @@ export function parseSendgridEvents(body: unknown): ParsedSendgridEvents {
     const kind = str(e.event)?.toLowerCase();
     if (kind === undefined) {
       rejected.push({ index, reason: 'no event type' });
+      return;
+    }
+    if (Object.hasOwn(SENDGRID_SUPPRESSION_EVENT_MAP, kind)) {
+      const address = str(e.email);
+      if (address === undefined || address.length > 320) {
+        rejected.push({ index, reason: `${clip(kind, 50)} without an email address` });
+        return;
+      }
+      const change: SuppressionEvent = {
+        type: 'suppression',
+        action: SENDGRID_SUPPRESSION_EVENT_MAP[kind] as SuppressionEvent['action'],
+        channel: 'email',
+        address,
+        source: `sendgrid_${kind}`,
+      };
+      if (options.scope !== undefined) change.scope = options.scope;
+      const at = typeof e.timestamp === 'number' ? sendgridTimestampMs(e.timestamp) : undefined;
+      if (at !== undefined) change.occurredAt = at;
+      const eventId = str(e.sg_event_id);
+      if (eventId !== undefined && eventId.length <= 300) change.eventId = eventId;
+      suppressions.push(change);
       return;
     }
     const status = Object.hasOwn(SENDGRID_EVENT_MAP, kind) ? SENDGRID_EVENT_MAP[kind] : undefined;
@@ -151,8 +206,8 @@ export function parseSendgridEvents(body: unknown): ParsedSendgridEvents {
     if (status === 'engagement') event.engagement = kind === 'click' ? 'click' : 'open';
     const detail = reasonText ?? response;
     if (detail !== undefined) event.detail = clip(detail, 2000);
-    // A timestamp that overflows milliseconds is dropped rather than refusing the whole batch.
-    if (timestamp !== undefined && Number.isFinite(timestamp * 1000)) event.occurredAt = timestamp * 1000;
+    const occurredAt = timestamp === undefined ? undefined : sendgridTimestampMs(timestamp);
+    if (occurredAt !== undefined) event.occurredAt = occurredAt;
     const eventId = str(e.sg_event_id);
     if (eventId !== undefined && eventId.length <= 300) event.eventId = eventId;
     event.dedupeKey = clip(
@@ -170,5 +225,5 @@ export function parseSendgridEvents(body: unknown): ParsedSendgridEvents {
     );
     events.push(event);
   });
-  return { events, rejected };
+  return { events, suppressions, rejected };
 }

@@ -88,7 +88,7 @@ function errorsOf(body: unknown): SendgridError[] {
  * Creates the SendGrid email transport. `send` posts one personalization per message to
  * `/v3/mail/send` (Bearer auth) with our message and campaign ids in `custom_args`, and never
  * throws: 2xx → accepted (`X-Message-Id`); 429 and 5xx → pre-send (`Retry-After` or
- * `X-RateLimit-Reset`); 401/403 → rejected, fatal (`sender_config`); 400 → rejected
+ * `X-RateLimit-Reset`); 401/403, and 404/405 (a wrong endpoint) → rejected, fatal (`sender_config`); 400 → rejected
  * (`invalid_address` when an error names the `to` field, else `failed_to_create`, SendGrid's text
  * kept); 413 → rejected `content_rejected`; refused connection or DNS failure → pre-send; timeout
  * or dropped connection → unknown (never resent).
@@ -156,6 +156,16 @@ export function sendgridTransport(options: SendgridTransportOptions): EmailTrans
         code: String(status),
         fatal: true,
         error: `sendgrid: the account refused the request (HTTP ${status}): ${clip(text, 300)}. Check the API key's Mail Send permission and the sender identity.`,
+      };
+    }
+    if (status === 404 || status === 405) {
+      // The endpoint itself is wrong (baseUrl, a proxy): every message would get the same answer.
+      return {
+        outcome: 'rejected',
+        reason: 'sender_config',
+        code: String(status),
+        fatal: true,
+        error: `sendgrid: ${endpoint} answered HTTP ${status}: ${clip(text, 300)}. Check baseUrl: mail is sent with POST /v3/mail/send.`,
       };
     }
     const aboutRecipient = errors.some(

@@ -24,6 +24,8 @@ export interface SendgridWebhookHandlerOptions {
   readonly maxAgeSeconds?: number | undefined;
   /** Where "now" comes from for `maxAgeSeconds`. @defaultValue Date.now */
   readonly clock?: Pick<Clock, 'now'> | undefined;
+  /** The suppression scope a `group_resubscribe` lifts; the engine's default when absent. */
+  readonly scope?: string | undefined;
 }
 
 function text(status: number, body: string): Response {
@@ -68,20 +70,21 @@ export function sendgridWebhookHandler(
     if (!ok) return text(401, 'The signature does not match this body and timestamp.');
     let parsed: ReturnType<typeof parseSendgridEvents>;
     try {
-      parsed = parseSendgridEvents(JSON.parse(new TextDecoder().decode(raw)));
+      parsed = parseSendgridEvents(JSON.parse(new TextDecoder().decode(raw)), { scope: options.scope });
     } catch (error) {
       if (error instanceof SyntaxError) return text(400, 'The body is not JSON.');
       if (isOutreachError(error)) return text(400, error.message);
       throw error;
     }
-    if (parsed.events.length > 0) {
+    const events = [...parsed.events, ...parsed.suppressions];
+    if (events.length > 0) {
       try {
-        await options.outreach.ingest(parsed.events);
+        await options.outreach.ingest(events);
       } catch {
         return text(500, 'The events could not be recorded; SendGrid will retry.');
       }
     }
-    return new Response(JSON.stringify({ received: parsed.events.length, skipped: parsed.rejected.length }), {
+    return new Response(JSON.stringify({ received: events.length, skipped: parsed.rejected.length }), {
       status: 200,
       headers: { 'content-type': 'application/json' },
     });

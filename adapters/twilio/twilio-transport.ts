@@ -35,8 +35,11 @@ export type TwilioTransportOptions = TwilioCredentials & {
   readonly clock?: Pick<Clock, 'now'> | undefined;
 };
 
-/** Twilio error codes that refuse the whole account (authentication), not one message. */
-const FATAL_CODES: ReadonlySet<number> = new Set([20003]);
+/**
+ * Twilio error codes that refuse every message, not one: 20003 (authentication) and 21704 (the
+ * Messaging Service contains no phone numbers, so no message of the campaign can be sent).
+ */
+const FATAL_CODES: ReadonlySet<number> = new Set([20003, 21704]);
 
 function splitCallbackUrl(url: string): { before: string; separator: string; fragment: string } {
   let parsed: URL;
@@ -66,7 +69,7 @@ function splitCallbackUrl(url: string): { before: string; separator: string; fra
  * Creates the Twilio SMS transport. `send` posts to `/2010-04-01/Accounts/{sid}/Messages.json`
  * (form-encoded, Basic auth) with `To`, `From` and/or `MessagingServiceSid`, `Body` and a
  * `StatusCallback` that carries our message id, and never throws: 201 → accepted (the `sid`);
- * 429 and 5xx → pre-send (with `Retry-After`); 401/403/404 or code 20003 → rejected, fatal
+ * 429 and 5xx → pre-send (with `Retry-After`); 401/403/404 or code 20003 or 21704 → rejected, fatal
  * (`sender_config`); another 4xx → rejected with the reason of its Twilio code (`failed_to_create`
  * when the code is unmapped or absent); refused connection or DNS failure → pre-send; timeout,
  * dropped connection, or a 2xx without a readable `sid` → unknown (never resent).
@@ -153,12 +156,14 @@ export function twilioTransport(options: TwilioTransportOptions): SmsTransport {
     const text = typeof obj.message === 'string' ? clip(obj.message, 500) : `HTTP ${status}`;
     const codeNote = rawCode === undefined ? '' : `, code ${rawCode}`;
     if (status === 401 || status === 403 || status === 404 || FATAL_CODES.has(Number(rawCode))) {
+      const check =
+        rawCode === '21704' ? 'Add a sender to the Messaging Service.' : 'Check accountSid and credentials.';
       return {
         outcome: 'rejected',
         reason: 'sender_config',
         code: rawCode,
         fatal: true,
-        error: `twilio: the account refused the request (HTTP ${status}${codeNote}): ${text}. Check accountSid and credentials.`,
+        error: `twilio: the account refused the request (HTTP ${status}${codeNote}): ${text}. ${check}`,
       };
     }
     const mapped = rawCode === undefined ? 'unknown' : reasonForTwilioCode(rawCode);

@@ -81,7 +81,7 @@ describe('sendgrid: bad and unknown input', () => {
   it('should list unknown types, non-objects and events naming no message in rejected, never throwing', () => {
     const { events, rejected } = parseSendgridEvents([
       { ...base, event: 'delivered' },
-      { ...base, event: 'group_resubscribe' },
+      { ...base, event: 'group_resubscribe', email: undefined }, // no address to opt back in
       { ...base, event: 'brand_new_event' },
       'junk',
       null,

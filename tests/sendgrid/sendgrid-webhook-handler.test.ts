@@ -67,7 +67,7 @@ const events = [
   },
   {
     email: 'ada@example.com',
-    event: 'group_resubscribe',
+    event: 'brand_new_event',
     timestamp: 1_700_000_002,
     sg_event_id: 'e3',
     message_id: 'msg_1',

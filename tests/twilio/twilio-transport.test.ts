@@ -173,7 +173,7 @@ describe('twilio: transport outcome classification', () => {
     [21610, 'opted_out'],
     [21612, 'unsupported_country'],
     [21614, 'invalid_number'],
-    [21635, 'invalid_number'],
+    [21635, 'landline_or_unreachable_carrier'],
     [21602, 'failed_to_create'],
   ])('should report a 400 with code %i as rejected %s, keeping the code', async (code, reason) => {
     server = await fakeProvider((_r, res) => json(res, 400, { code, message: `Twilio says ${code}`, status: 400 }));
