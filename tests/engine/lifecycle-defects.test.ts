@@ -6,7 +6,10 @@
 import { createOutreach, OutreachError, type SendResult, type SmsTransport } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { createFakeClock } from 'campaign-lifecycle/testing';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sendgridTransport } from '../../adapters/sendgrid/index.js';
+import { twilioTransport } from '../../adapters/twilio/index.js';
+import { fakeProvider, json, type Loopback } from '../twilio/loopback-http.js';
 import { allMessages, harness, readyCampaign, snapshot, statusesOf } from './harness.js';
 
 describe('seed 000: Failed is a critical error during setup or execution', () => {
@@ -27,6 +30,44 @@ describe('seed 000: Failed is a critical error during setup or execution', () =>
       expect(failed.availableActions).toContain('retryCampaign');
     },
   );
+});
+
+describe('seed 000: a refused account through the real transports fails a one-message campaign', () => {
+  let api: Loopback | undefined;
+  afterEach(async () => {
+    await api?.close();
+    api = undefined;
+  });
+
+  it.each([
+    ['twilio', 401, { code: 20003, message: 'Authenticate', status: 401 }],
+    ['twilio', 400, { code: 21704, message: 'The Messaging Service contains no phone numbers', status: 400 }],
+    ['sendgrid', 403, { errors: [{ message: 'access forbidden', field: null }] }],
+    ['sendgrid', 404, { errors: [{ message: 'not found', field: null }] }],
+    ['sendgrid', 405, { errors: [{ message: 'method not allowed', field: null }] }],
+  ] as const)('should fail on a %s answer %i, with its cause', async (provider, status, body) => {
+    api = await fakeProvider((_r, res) => json(res, status, body));
+    const clock = createFakeClock();
+    const transports =
+      provider === 'twilio'
+        ? {
+            sms: twilioTransport({
+              accountSid: 'AC0123456789abcdef0123456789abcdef',
+              authToken: 'wrong',
+              messagingServiceSid: 'MG0123456789abcdef0123456789abcdef',
+              statusCallbackUrl: 'https://hooks.example.com/twilio',
+              baseUrl: api.url,
+            }),
+          }
+        : { email: sendgridTransport({ apiKey: 'SG.wrong', baseUrl: api.url }) };
+    const outreach = createOutreach({ storage: memoryStorage(), clock, transports });
+    const c = await readyCampaign(outreach, provider === 'twilio' ? 'sms' : 'email', 1);
+    await outreach.run(c.id);
+    await outreach.worker.runOnce();
+    const failed = await outreach.getCampaign(c.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.failureCause).toContain(`HTTP ${status}`);
+  });
 });
 
 describe('seeds 002/003: Scheduled is locked (edit schedule, cancel); Edit is for Ready campaigns only', () => {
