@@ -16,7 +16,10 @@ export type EmailAddress = z.infer<typeof EmailAddressSchema>;
 /** An email attachment; `content` is base64. */
 export const AttachmentSchema = z.strictObject({
   filename: safeText(255).min(1),
-  content: z.string().max(LIMITS.attachmentLength, `must be at most ${LIMITS.attachmentLength} base64 characters`).pipe(z.base64()),
+  content: z
+    .string()
+    .max(LIMITS.attachmentLength, `must be at most ${LIMITS.attachmentLength} base64 characters`)
+    .pipe(z.base64()),
   type: safeText(255).min(1).optional(),
   disposition: z.enum(['attachment', 'inline']).optional(),
   contentId: safeText(255).optional(),

@@ -62,7 +62,7 @@ export const LIMITS = Object.freeze({
   /** Statuses in a `statuses` filter. */
   statusesPerFilter: 20,
   /** The largest page a `list…` query returns (`limit`, at least 1). */
-  pageLimit: 100_000,
+  pageLimit: 1_000_000,
   /** The largest `batchSize` (engine option and `importContacts` option; at least 1). */
   batchSize: 10_000,
   /**

@@ -5,7 +5,7 @@ import * as z from 'zod';
 import { type Duration, toMs } from './duration.js';
 import { OutreachError } from './errors.js';
 import { LIMITS } from './limits.js';
-import { parseInput, safeText } from './validation.js';
+import { parseInput } from './validation.js';
 
 /** What a user may pass: every field optional, durations as ms or strings like `'10m'`. */
 export interface PolicyInput {
@@ -96,7 +96,12 @@ export function resolvePolicy(input: PolicyInput = {}): Policy {
     smsSendingTimeout: duration('smsSendingTimeout', p.smsSendingTimeout, DEFAULT_POLICY.smsSendingTimeout),
     smsReceiptTimeout: duration('smsReceiptTimeout', p.smsReceiptTimeout, DEFAULT_POLICY.smsReceiptTimeout),
     emailSendingTimeout: duration('emailSendingTimeout', p.emailSendingTimeout, DEFAULT_POLICY.emailSendingTimeout),
-    emailDeferralWindow: duration('emailDeferralWindow', p.emailDeferralWindow, DEFAULT_POLICY.emailDeferralWindow, false),
+    emailDeferralWindow: duration(
+      'emailDeferralWindow',
+      p.emailDeferralWindow,
+      DEFAULT_POLICY.emailDeferralWindow,
+      false,
+    ),
     maxPresendRetries: retries,
     presendBackoff: duration('presendBackoff', p.presendBackoff, DEFAULT_POLICY.presendBackoff),
     presendBackoffMax: duration('presendBackoffMax', p.presendBackoffMax, DEFAULT_POLICY.presendBackoffMax),
@@ -104,7 +109,8 @@ export function resolvePolicy(input: PolicyInput = {}): Policy {
   });
 }
 
-const DurationInput = z.union([z.number(), safeText(100)]);
+// checkedDuration checks each duration (zod's number refuses the Infinity a deferral window may be).
+const DurationInput = z.custom<Duration>(() => true);
 const PolicyInputSchema = z.strictObject({
   smsSendingTimeout: DurationInput.optional(),
   smsReceiptTimeout: DurationInput.optional(),
@@ -121,10 +127,7 @@ const PolicyInputSchema = z.strictObject({
     .union([
       z.literal(false),
       z.strictObject({
-        threshold: z
-          .number()
-          .gt(0, 'must be in (0, 1], e.g. 0.05')
-          .max(1, 'must be in (0, 1], e.g. 0.05'),
+        threshold: z.number().gt(0, 'must be in (0, 1], e.g. 0.05').max(1, 'must be in (0, 1], e.g. 0.05'),
         minSample: z
           .int('must be a whole number of at least 1, e.g. 100')
           .min(1, 'must be a whole number of at least 1, e.g. 100')
@@ -154,7 +157,10 @@ export function checkedDuration(
   try {
     ms = toMs(typeof value === 'string' && value.length > 100 ? 'too long' : value);
   } catch (cause) {
-    throw new OutreachError('VALIDATION_FAILED', `${field}: ${(cause as Error).message}`, { cause, details: { field } });
+    throw new OutreachError('VALIDATION_FAILED', `${field}: ${(cause as Error).message}`, {
+      cause,
+      details: { field },
+    });
   }
   if (ms === Number.POSITIVE_INFINITY && range.allowInfinity) return ms;
   if (!Number.isInteger(ms) || ms < min || ms > range.max) {

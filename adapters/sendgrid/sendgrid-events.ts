@@ -2,7 +2,7 @@
  * SendGrid Event Webhook batches → normalised status events.
  */
 import type { StatusEvent } from 'campaign-lifecycle';
-import { OutreachError, reasonForSendgridEvent } from 'campaign-lifecycle';
+import { OutreachError, reasonForSendgridEvent, StatusEventSchema } from 'campaign-lifecycle';
 import { clip } from '../twilio/provider-http.js';
 
 /** The custom arg that carries our message id (the transport sets it; SendGrid merges it into each event). */
@@ -168,6 +168,16 @@ export function parseSendgridEvents(body: unknown): ParsedSendgridEvents {
       ].join(':'),
       500,
     );
+    // A malformed field (a NUL, half a surrogate pair) refuses this event only, not the batch.
+    const valid = StatusEventSchema.safeParse(event);
+    if (!valid.success) {
+      const issue = valid.error.issues[0];
+      rejected.push({
+        index,
+        reason: `malformed ${issue?.path.join('.') ?? 'field'}: ${issue?.message ?? 'not valid'}`,
+      });
+      return;
+    }
     events.push(event);
   });
   return { events, rejected };

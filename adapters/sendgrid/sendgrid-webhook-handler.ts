@@ -3,7 +3,7 @@
  */
 import type { Clock, EventSink } from 'campaign-lifecycle';
 import { isOutreachError } from 'campaign-lifecycle';
-import { readBodyWithLimit } from '../twilio/provider-http.js';
+import { readBodyWithLimit, reportingRejections, type WebhookRejection } from '../twilio/provider-http.js';
 import { parseSendgridEvents } from './sendgrid-events.js';
 import {
   importSendgridPublicKey,
@@ -24,6 +24,8 @@ export interface SendgridWebhookHandlerOptions {
   readonly maxAgeSeconds?: number | undefined;
   /** Where "now" comes from for `maxAgeSeconds`. @defaultValue Date.now */
   readonly clock?: Pick<Clock, 'now'> | undefined;
+  /** Told of every request answered 4xx and why. @defaultValue a `console.warn` line */
+  readonly onReject?: ((rejection: WebhookRejection) => void) | undefined;
 }
 
 function text(status: number, body: string): Response {
@@ -34,9 +36,11 @@ function text(status: number, body: string): Response {
  * A `(Request) => Promise<Response>` handler for SendGrid's Signed Event Webhook. It answers 405
  * for a method other than POST, 413 for a body over `maxBodyBytes` (before parsing), 401 with no
  * state change for a missing or wrong signature (or a stale timestamp), 400 for a body that is
- * not a JSON array, 500 when `ingest` fails (SendGrid then retries for up to 24 h), and 200
- * otherwise. Events of unmapped types are skipped, not refused, so that SendGrid does not retry
- * the whole batch for ever; the response body says how many were skipped.
+ * not a JSON array or that `ingest` refuses as `VALIDATION_FAILED`, 500 only when `ingest` fails
+ * otherwise (SendGrid then retries for up to 24 h), and 200 otherwise. Events of unmapped types
+ * and events with a malformed field (a NUL in `sg_message_id`) are skipped, not refused, so that
+ * SendGrid does not retry the whole batch for ever; the response body says how many were skipped.
+ * Every 4xx is reported to `onReject` with its reason.
  * @example
  * const handle = sendgridWebhookHandler({ outreach, publicKey: process.env.SENDGRID_WEBHOOK_KEY!, maxAgeSeconds: 600 });
  */
@@ -45,45 +49,50 @@ export function sendgridWebhookHandler(
 ): (request: Request) => Promise<Response> {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   let key: Promise<CryptoKey | null> | undefined;
-  return async (request) => {
-    if (request.method !== 'POST') {
-      return new Response('SendGrid webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
-    }
-    const raw = await readBodyWithLimit(request, maxBodyBytes);
-    if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
-    const signature = request.headers.get(SENDGRID_SIGNATURE_HEADER);
-    const timestamp = request.headers.get(SENDGRID_TIMESTAMP_HEADER);
-    if (!signature || !timestamp)
-      return text(401, `Missing ${SENDGRID_SIGNATURE_HEADER} or ${SENDGRID_TIMESTAMP_HEADER}.`);
-    key ??= importSendgridPublicKey(options.publicKey);
-    const cryptoKey = await key;
-    if (cryptoKey === null) return text(500, 'The configured SendGrid public key is not a base64 P-256 SPKI key.');
-    const ok = await verifyWithSendgridKey(cryptoKey, {
-      rawBody: raw,
-      signature,
-      timestamp,
-      maxAgeSeconds: options.maxAgeSeconds,
-      now: options.clock ? options.clock.now() : Date.now(),
-    });
-    if (!ok) return text(401, 'The signature does not match this body and timestamp.');
-    let parsed: ReturnType<typeof parseSendgridEvents>;
-    try {
-      parsed = parseSendgridEvents(JSON.parse(new TextDecoder().decode(raw)));
-    } catch (error) {
-      if (error instanceof SyntaxError) return text(400, 'The body is not JSON.');
-      if (isOutreachError(error)) return text(400, error.message);
-      throw error;
-    }
-    if (parsed.events.length > 0) {
-      try {
-        await options.outreach.ingest(parsed.events);
-      } catch {
-        return text(500, 'The events could not be recorded; SendGrid will retry.');
+  return reportingRejections(
+    'sendgrid',
+    async (request) => {
+      if (request.method !== 'POST') {
+        return new Response('SendGrid webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
       }
-    }
-    return new Response(JSON.stringify({ received: parsed.events.length, skipped: parsed.rejected.length }), {
-      status: 200,
-      headers: { 'content-type': 'application/json' },
-    });
-  };
+      const raw = await readBodyWithLimit(request, maxBodyBytes);
+      if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
+      const signature = request.headers.get(SENDGRID_SIGNATURE_HEADER);
+      const timestamp = request.headers.get(SENDGRID_TIMESTAMP_HEADER);
+      if (!signature || !timestamp)
+        return text(401, `Missing ${SENDGRID_SIGNATURE_HEADER} or ${SENDGRID_TIMESTAMP_HEADER}.`);
+      key ??= importSendgridPublicKey(options.publicKey);
+      const cryptoKey = await key;
+      if (cryptoKey === null) return text(500, 'The configured SendGrid public key is not a base64 P-256 SPKI key.');
+      const ok = await verifyWithSendgridKey(cryptoKey, {
+        rawBody: raw,
+        signature,
+        timestamp,
+        maxAgeSeconds: options.maxAgeSeconds,
+        now: options.clock ? options.clock.now() : Date.now(),
+      });
+      if (!ok) return text(401, 'The signature does not match this body and timestamp.');
+      let parsed: ReturnType<typeof parseSendgridEvents>;
+      try {
+        parsed = parseSendgridEvents(JSON.parse(new TextDecoder().decode(raw)));
+      } catch (error) {
+        if (error instanceof SyntaxError) return text(400, 'The body is not JSON.');
+        if (isOutreachError(error)) return text(400, error.message);
+        throw error;
+      }
+      if (parsed.events.length > 0) {
+        try {
+          await options.outreach.ingest(parsed.events);
+        } catch (error) {
+          if (isOutreachError(error) && error.code === 'VALIDATION_FAILED') return text(400, error.message);
+          return text(500, 'The events could not be recorded; SendGrid will retry.');
+        }
+      }
+      return new Response(JSON.stringify({ received: parsed.events.length, skipped: parsed.rejected.length }), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    },
+    options.onReject,
+  );
 }

@@ -4,7 +4,7 @@
  */
 import type { EventSink, ProviderEvent } from 'campaign-lifecycle';
 import { isOutreachError } from 'campaign-lifecycle';
-import { readBodyWithLimit } from './provider-http.js';
+import { readBodyWithLimit, reportingRejections, type WebhookRejection } from './provider-http.js';
 import { parseTwilioInbound, parseTwilioStatusCallback } from './twilio-callbacks.js';
 import { createTwilioVerifier } from './twilio-signature.js';
 
@@ -25,6 +25,8 @@ export interface TwilioWebhookHandlerOptions {
   readonly scope?: string | undefined;
   /** Larger bodies are refused with 413 before parsing. @defaultValue 65536 (64 KiB) */
   readonly maxBodyBytes?: number | undefined;
+  /** Told of every request answered 4xx and why. @defaultValue a `console.warn` line */
+  readonly onReject?: ((rejection: WebhookRejection) => void) | undefined;
 }
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
@@ -54,8 +56,10 @@ function formFromJson(value: unknown): Record<string, string> | undefined {
  * `MessageStatus`) become status events; inbound messages (`Body` / `OptOutType`) become opt-out or
  * opt-in events. It answers 405 for a method other than POST, 413 for a body over `maxBodyBytes`
  * (before parsing), 401 with no state change for a missing or wrong `X-Twilio-Signature`, 400 for
- * a malformed body, 500 when `ingest` fails (Twilio then retries), and otherwise 200: empty for a
- * status callback, an empty TwiML `<Response/>` for an inbound message.
+ * a malformed body or field (a NUL in `MessageSid` or our message id: anything `ingest` refuses as
+ * `VALIDATION_FAILED`), 500 only when `ingest` fails otherwise (Twilio then retries), and otherwise
+ * 200: empty for a status callback, an empty TwiML `<Response/>` for an inbound message. Every 4xx
+ * is reported to `onReject` with its reason.
  * @example
  * const handle = twilioWebhookHandler({ outreach, authToken: process.env.TWILIO_AUTH_TOKEN!, publicUrl: 'https://hooks.example.com' });
  * export default { fetch: handle }; // Bun, Deno, workers; or wrap it in your framework's route
@@ -63,70 +67,76 @@ function formFromJson(value: unknown): Record<string, string> | undefined {
 export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (request: Request) => Promise<Response> {
   const verify = createTwilioVerifier(options.authToken);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
-  return async (request) => {
-    if (request.method !== 'POST') {
-      return new Response('Twilio webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
-    }
-    const raw = await readBodyWithLimit(request, maxBodyBytes);
-    if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
-    const signature = request.headers.get('x-twilio-signature');
-    if (!signature) return text(401, 'Missing X-Twilio-Signature.');
-    let url: string;
-    try {
-      url = signedUrl(request.url, options.publicUrl);
-    } catch {
-      return text(400, 'The request URL cannot be read.');
-    }
-    let body: string;
-    try {
-      body = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-    } catch {
-      return text(400, 'The body is not UTF-8.');
-    }
-    const isJson = (request.headers.get('content-type') ?? '').toLowerCase().includes('application/json');
-    const form = isJson ? undefined : new URLSearchParams(body);
-    const ok = await verify({ url, signature, ...(form ? { params: form } : { rawBody: raw }) });
-    if (!ok) return text(401, 'The X-Twilio-Signature does not match this request.');
-    let fields: URLSearchParams | Record<string, string> | undefined = form;
-    if (isJson) {
+  return reportingRejections(
+    'twilio',
+    async (request) => {
+      if (request.method !== 'POST') {
+        return new Response('Twilio webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
+      }
+      const raw = await readBodyWithLimit(request, maxBodyBytes);
+      if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
+      const signature = request.headers.get('x-twilio-signature');
+      if (!signature) return text(401, 'Missing X-Twilio-Signature.');
+      let url: string;
       try {
-        fields = formFromJson(JSON.parse(body));
+        url = signedUrl(request.url, options.publicUrl);
       } catch {
-        fields = undefined;
+        return text(400, 'The request URL cannot be read.');
       }
-      if (fields === undefined) return text(400, 'The JSON body is not an object.');
-    }
-    const get = (name: string) => (fields instanceof URLSearchParams ? fields.get(name) : fields?.[name]);
-    let events: ProviderEvent[];
-    let inbound = false;
-    try {
-      if (get('MessageStatus') || get('SmsStatus')) {
-        events = [
-          parseTwilioStatusCallback(fields!, {
-            url,
-            idempotencyToken: request.headers.get('i-twilio-idempotency-token'),
-          }),
-        ];
-      } else if (typeof get('Body') === 'string' || get('OptOutType')) {
-        inbound = true;
-        const change = parseTwilioInbound(fields!, { scope: options.scope });
-        events = change ? [change] : [];
-      } else {
-        return text(400, 'Neither a status callback (MessageStatus) nor an inbound message (Body).');
-      }
-    } catch (error) {
-      if (isOutreachError(error)) return text(400, error.message);
-      throw error;
-    }
-    if (events.length > 0) {
+      let body: string;
       try {
-        await options.outreach.ingest(events);
+        body = new TextDecoder('utf-8', { fatal: true }).decode(raw);
       } catch {
-        return text(500, 'The events could not be recorded; Twilio will retry.');
+        return text(400, 'The body is not UTF-8.');
       }
-    }
-    return inbound
-      ? new Response(EMPTY_TWIML, { status: 200, headers: { 'content-type': 'text/xml; charset=utf-8' } })
-      : new Response(null, { status: 200 });
-  };
+      const isJson = (request.headers.get('content-type') ?? '').toLowerCase().includes('application/json');
+      const form = isJson ? undefined : new URLSearchParams(body);
+      const ok = await verify({ url, signature, ...(form ? { params: form } : { rawBody: raw }) });
+      if (!ok) return text(401, 'The X-Twilio-Signature does not match this request.');
+      let fields: URLSearchParams | Record<string, string> | undefined = form;
+      if (isJson) {
+        try {
+          fields = formFromJson(JSON.parse(body));
+        } catch {
+          fields = undefined;
+        }
+        if (fields === undefined) return text(400, 'The JSON body is not an object.');
+      }
+      const get = (name: string) => (fields instanceof URLSearchParams ? fields.get(name) : fields?.[name]);
+      let events: ProviderEvent[];
+      let inbound = false;
+      try {
+        if (get('MessageStatus') || get('SmsStatus')) {
+          events = [
+            parseTwilioStatusCallback(fields!, {
+              url,
+              idempotencyToken: request.headers.get('i-twilio-idempotency-token'),
+            }),
+          ];
+        } else if (typeof get('Body') === 'string' || get('OptOutType')) {
+          inbound = true;
+          const change = parseTwilioInbound(fields!, { scope: options.scope });
+          events = change ? [change] : [];
+        } else {
+          return text(400, 'Neither a status callback (MessageStatus) nor an inbound message (Body).');
+        }
+      } catch (error) {
+        if (isOutreachError(error)) return text(400, error.message);
+        throw error;
+      }
+      if (events.length > 0) {
+        try {
+          await options.outreach.ingest(events);
+        } catch (error) {
+          // A refused event is the request's fault: a retry would be refused the same way.
+          if (isOutreachError(error) && error.code === 'VALIDATION_FAILED') return text(400, error.message);
+          return text(500, 'The events could not be recorded; Twilio will retry.');
+        }
+      }
+      return inbound
+        ? new Response(EMPTY_TWIML, { status: 200, headers: { 'content-type': 'text/xml; charset=utf-8' } })
+        : new Response(null, { status: 200 });
+    },
+    options.onReject,
+  );
 }

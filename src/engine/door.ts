@@ -79,7 +79,11 @@ const Schemas = {
   }),
   address: z.strictObject({ channel: Channel, address: Address, scope: Scope.optional() }),
   campaignFilter: CampaignFilter,
-  messageFilter: z.strictObject({ statuses: MessageStatuses.optional(), after: Id.optional(), limit: Limit.optional() }),
+  messageFilter: z.strictObject({
+    statuses: MessageStatuses.optional(),
+    after: Id.optional(),
+    limit: Limit.optional(),
+  }),
   page: z.strictObject({ after: Id.optional(), limit: Limit.optional() }),
   exportOptions: z.strictObject({
     fields: z.array(FieldName).max(LIMITS.exportFields, `must name at most ${LIMITS.exportFields} fields`).optional(),

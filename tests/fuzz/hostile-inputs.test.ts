@@ -63,6 +63,11 @@ describe('every input checked at the door', () => {
   it('should refuse every caller mistake of the issue with a typed error that changes nothing, the same on every storage', async () => {
     const table: Record<string, Record<string, string>> = {};
     const changed: string[] = [];
+    const record = (label: string, storage: string, v: Verdict) => {
+      const row = table[label] ?? {};
+      row[storage] = v.kind === 'ok' || v.kind === 'typed' ? summary(v) : JSON.stringify(v);
+      table[label] = row;
+    };
     for (const kind of kinds) {
       let f: Fixture = await hostileFixture(kind.create());
       for (const h of HOSTILE_CALLS) {
@@ -70,14 +75,13 @@ describe('every input checked at the door', () => {
         const v = await verdictOf(() => h.call(f.outreach, f.ids));
         const after = await f.snapshot();
         if (v.kind !== 'ok' && after !== before) changed.push(`${kind.name}: ${h.label}`);
-        (table[h.label] ??= {})[kind.name] = v.kind === 'ok' || v.kind === 'typed' ? summary(v) : JSON.stringify(v);
+        record(h.label, kind.name, v);
         if (after !== before) f = await hostileFixture(kind.create());
       }
       for (const h of HOSTILE_OPTIONS) {
         if (h.freezes && process.env.HOSTILE_SKIP_FREEZES) continue;
         const v = await useWithOptions(kind, h.options);
-        (table[`createOutreach(${h.label})`] ??= {})[kind.name] =
-          v.kind === 'ok' || v.kind === 'typed' ? summary(v) : JSON.stringify(v);
+        record(`createOutreach(${h.label})`, kind.name, v);
       }
     }
     const counts = { untyped: 0, hang: 0, storage_error: 0, differ: 0, accepted: 0 };

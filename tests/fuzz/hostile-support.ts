@@ -269,7 +269,10 @@ export const HOSTILE_CALLS: readonly HostileCall[] = [
     call: (o) => o.createCampaign({ name: 'n', channel: 'sms', colour: 'red' } as Any),
   },
   { label: 'createCampaign(null)', call: (o) => o.createCampaign(null as Any) },
-  { label: 'updateCampaign(id, { channel: "email" })', call: (o, i) => o.updateCampaign(i.draftSms, { channel: 'email' } as Any) },
+  {
+    label: 'updateCampaign(id, { channel: "email" })',
+    call: (o, i) => o.updateCampaign(i.draftSms, { channel: 'email' } as Any),
+  },
   { label: 'updateCampaign(id, null)', call: (o, i) => o.updateCampaign(i.draftSms, null as Any) },
   {
     label: 'updateCampaign(id, { metadata: 10 MB })',
