@@ -1,13 +1,20 @@
 /**
- * Every input checked at the door: each caller mistake the hostile-input run found (the issue's
- * list) is, on every storage, a typed refusal that changes nothing, the same on memory, PGlite and
- * (with DATABASE_URL) PostgreSQL; never STORAGE_ERROR, an untyped error or a hang.
+ * Every input checked at the door. First the caller mistakes the hostile-input run found (the
+ * issue's list), then every public method of the engine called with generated hostile arguments
+ * (wrong types, Symbol and garbage ids, NUL bytes, lone surrogates, absurd numbers, unknown keys,
+ * near-valid objects), on memory and PGlite (and the real server when DATABASE_URL is set): each
+ * call ends in success or a typed error (never STORAGE_ERROR for caller input, never an untyped
+ * error), within a second, with the same outcome on every storage, and a refused call changes
+ * nothing. One file, so that the storages start once.
  */
 import { createOutreach, type Outreach, type SmsTransport } from 'campaign-lifecycle';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { phone } from '../engine/harness.js';
+import { mail, phone } from '../engine/harness.js';
+import { FUZZ_RUNS, fuzzParams, nastyString } from './fuzz-support.js';
 import {
   type Fixture,
+  type FixtureIds,
   HOSTILE_CALLS,
   HOSTILE_OPTIONS,
   hostileFixture,
@@ -20,6 +27,263 @@ import {
 const kinds = storageKinds();
 afterAll(async () => {
   for (const k of kinds) await k.close();
+});
+
+/** A reference to one of the fixture's ids, resolved per storage (ids differ between engines). */
+class Ref {
+  constructor(readonly name: keyof FixtureIds) {}
+  toString() {
+    return `Ref(${this.name})`;
+  }
+}
+
+const METHODS = [
+  'createCampaign',
+  'updateCampaign',
+  'addContacts',
+  'importContacts',
+  'removeContacts',
+  'save',
+  'schedule',
+  'unschedule',
+  'run',
+  'pause',
+  'resume',
+  'stop',
+  'close',
+  'retryFailed',
+  'retryCampaign',
+  'archive',
+  'delete',
+  'optOut',
+  'optIn',
+  'isSuppressed',
+  'ingest',
+  'getCampaign',
+  'listCampaigns',
+  'getMessage',
+  'listMessages',
+  'listContacts',
+  'getStats',
+  'preview',
+  'exportCampaigns',
+  'exportMessages',
+  'subscribe',
+] as const satisfies readonly (keyof Outreach)[];
+
+const KEYS = [
+  'name',
+  'channel',
+  'scope',
+  'description',
+  'content',
+  'metadata',
+  'address',
+  'fields',
+  'statuses',
+  'after',
+  'limit',
+  'messageIds',
+  'messageId',
+  'source',
+  'body',
+  'subject',
+  'html',
+  'batchSize',
+  'addressColumn',
+  'defaultCountry',
+  'type',
+  'status',
+  'action',
+];
+
+const ref = fc
+  .constantFrom<keyof FixtureIds>('draftSms', 'draftEmail', 'ready', 'contactId', 'messageId')
+  .map((n) => new Ref(n));
+const BIG = 'x'.repeat(300_000);
+const scalar = fc.oneof(
+  nastyString(),
+  fc.constantFrom<unknown>(null, undefined, true, false, 0, -1, 0.5, 1e300, -1e300, Number.NaN, Infinity, -0, 2 ** 53),
+  fc.integer(),
+  fc.double(),
+  fc.constant(Symbol('hostile')),
+  fc.date({ noInvalidDate: false }),
+  fc.constant(BIG),
+  ref,
+);
+/** Values that make objects near-valid, so that calls reach past the first check. */
+const validLeaf = fc.constantFrom<unknown>(
+  'sms',
+  'email',
+  'name',
+  phone(3),
+  mail(3),
+  10,
+  Date.UTC(2026, 0, 6),
+  { body: 'Hi {{first_name}}' },
+  { subject: 's', html: '<p>h</p>' },
+  ['draft', 'ready'],
+  ['failed'],
+  { first_name: 'Ada' },
+  'opt_out',
+  'suppression',
+  'delivered',
+  'phone\n+14155550123\n',
+);
+const value = fc.oneof(
+  { weight: 3, arbitrary: scalar },
+  fc.array(fc.oneof(scalar, validLeaf), { maxLength: 3 }),
+  fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), nastyString(8)), fc.oneof(scalar, validLeaf), { maxKeys: 5 }),
+);
+const arg = fc.oneof(
+  { weight: 2, arbitrary: ref },
+  { weight: 2, arbitrary: validLeaf },
+  { weight: 4, arbitrary: value },
+);
+const call = fc.record({
+  method: fc.constantFrom(...METHODS),
+  args: fc.array(arg, { minLength: 0, maxLength: 3 }),
+});
+
+/** The args with every Ref replaced by that fixture's id (arrays and plain objects one level deep). */
+function resolve(args: readonly unknown[], ids: FixtureIds): unknown[] {
+  const one = (v: unknown): unknown => (v instanceof Ref ? ids[v.name] : v);
+  return args.map((a) => {
+    if (Array.isArray(a)) return a.map(one);
+    if (a !== null && typeof a === 'object' && Object.getPrototypeOf(a) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(a)) out[k] = one(v);
+      return out;
+    }
+    return one(a);
+  });
+}
+
+const summary = (v: Verdict) => (v.kind === 'typed' ? `typed:${v.code}` : v.kind);
+
+describe('public API under hostile arguments, on every storage', () => {
+  it(`should give success or a typed error within a second, the same on ${kinds.map((k) => k.name).join(', ')}, and change nothing on refusal`, async () => {
+    const fixtures = new Map<StorageKind, Fixture>();
+    for (const k of kinds) fixtures.set(k, await hostileFixture(k.create()));
+    await fc.assert(
+      fc.asyncProperty(call, async ({ method, args }) => {
+        const outcomes: string[] = [];
+        let changed = false;
+        for (const k of kinds) {
+          const f = fixtures.get(k) as Fixture;
+          const before = await f.snapshot();
+          const resolved = resolve(args, f.ids);
+          const v = await verdictOf(() => (f.outreach[method] as (...a: unknown[]) => unknown)(...resolved), 1000);
+          if (v.kind === 'untyped' || v.kind === 'storage_error' || v.kind === 'hang') {
+            throw new Error(`${k.name}: ${method}(${args.map(String).join(', ')}) → ${JSON.stringify(v)}`);
+          }
+          const after = await f.snapshot();
+          if (v.kind !== 'ok') expect(after, `${k.name}: a refused ${method} changed stored data`).toBe(before);
+          if (after !== before) changed = true;
+          outcomes.push(summary(v));
+        }
+        expect(new Set(outcomes).size, `${method}: ${kinds.map((k, i) => `${k.name}=${outcomes[i]}`).join(' ')}`).toBe(
+          1,
+        );
+        if (changed) for (const k of kinds) fixtures.set(k, await hostileFixture(k.create()));
+      }),
+      fuzzParams({ numRuns: Math.max(30, Math.round(FUZZ_RUNS / 8)) }),
+    );
+  }, 600_000);
+
+  const optionValue = fc.oneof(scalar, validLeaf, value);
+  const options = fc.dictionary(
+    fc.constantFrom(
+      'clock',
+      'transports',
+      'policy',
+      'defaultScope',
+      'unsubscribe',
+      'batchSize',
+      'onError',
+      'renderer',
+      'defaultCountry',
+      'allowedCountries',
+      'pollInterval',
+      'colour',
+    ),
+    optionValue,
+    { maxKeys: 3 },
+  );
+  const policy = fc.dictionary(
+    fc.constantFrom(
+      'smsSendingTimeout',
+      'smsReceiptTimeout',
+      'emailSendingTimeout',
+      'emailDeferralWindow',
+      'maxPresendRetries',
+      'presendBackoff',
+      'presendBackoffMax',
+      'autoPause',
+      'unknown',
+    ),
+    fc.oneof(
+      scalar,
+      fc.constantFrom<unknown>('10m', '1s', '0.5ms', 'Infinity', 1e15, 3, { threshold: 0.5, minSample: 2 }),
+    ),
+    { maxKeys: 3 },
+  );
+
+  it('should build an engine or refuse the options with a typed error, the same on every storage, and never hang when used', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          options,
+          policy.map((p) => ({ policy: p })),
+        ),
+        async (extra) => {
+          const outcomes: string[] = [];
+          for (const k of kinds) {
+            const workerErrors: unknown[] = [];
+            let outreach: Outreach | undefined;
+            const built = await verdictOf(() => {
+              outreach = createOutreach({
+                storage: k.create(),
+                transports: {
+                  sms: {
+                    channel: 'sms',
+                    name: 'ok',
+                    send: async (m) => ({ outcome: 'accepted', providerMessageId: m.messageId }),
+                  },
+                },
+                onError: (e) => workerErrors.push(e),
+                ...(extra as object),
+              } as Parameters<typeof createOutreach>[0]);
+            });
+            let v: Verdict = built;
+            if (built.kind === 'ok' && outreach) {
+              const o = outreach;
+              v = await verdictOf(async () => {
+                const c = await o.createCampaign({ name: 'n', channel: 'sms', content: { body: 'Hi' } });
+                await o.addContacts(c.id, [{ address: phone(1) }, { address: phone(2) }]);
+                await o.save(c.id);
+                await o.run(c.id);
+                await o.worker.runOnce();
+              }, 2000);
+              await o.worker.stop();
+              // What the worker met (a deadline storage cannot keep) counts as much as what a call threw.
+              const [failed] = workerErrors;
+              if (v.kind === 'ok' && failed !== undefined)
+                v = { kind: 'storage_error', message: `worker: ${String(failed)}` };
+            }
+            if (v.kind === 'untyped' || v.kind === 'storage_error' || v.kind === 'hang') {
+              throw new Error(
+                `${k.name}: createOutreach(${JSON.stringify(extra, (_, x) => (typeof x === 'symbol' ? String(x) : x))}) → ${JSON.stringify(v)}`,
+              );
+            }
+            outcomes.push(summary(v));
+          }
+          expect(new Set(outcomes).size, outcomes.join(' ')).toBe(1);
+        },
+      ),
+      fuzzParams({ numRuns: Math.max(20, Math.round(FUZZ_RUNS / 10)) }),
+    );
+  }, 600_000);
 });
 
 const accepting: SmsTransport = {
@@ -56,8 +320,6 @@ async function useWithOptions(kind: StorageKind, options: Record<string, unknown
   if (first !== undefined) return { kind: 'storage_error', message: `worker: ${String(first).slice(0, 200)}` };
   return used;
 }
-
-const summary = (v: Verdict) => (v.kind === 'typed' ? `typed:${v.code}` : v.kind);
 
 describe('every input checked at the door', () => {
   it('should refuse every caller mistake of the issue with a typed error that changes nothing, the same on every storage', async () => {
