@@ -10,17 +10,28 @@
 import { createOutreach, type Outreach, type SmsTransport } from 'campaign-lifecycle';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mail, phone } from '../engine/harness.js';
-import { FUZZ_RUNS, fuzzParams, nastyString } from './fuzz-support.js';
+import type { WebhookRejection } from '../../adapters/sendgrid/index.js';
+import { phone } from '../engine/harness.js';
+import { FUZZ_RUNS, fuzzParams } from './fuzz-support.js';
 import {
+  call,
   type Fixture,
-  type FixtureIds,
   HOSTILE_CALLS,
   HOSTILE_OPTIONS,
+  handlers,
   hostileFixture,
+  Ref,
+  resolve,
   type StorageKind,
+  scalar,
+  send,
+  sendgridCase,
   storageKinds,
+  twilioCase,
+  unsubscribeCase,
   type Verdict,
+  validLeaf,
+  value,
   verdictOf,
 } from './hostile-support.js';
 
@@ -28,136 +39,6 @@ const kinds = storageKinds();
 afterAll(async () => {
   for (const k of kinds) await k.close();
 });
-
-/** A reference to one of the fixture's ids, resolved per storage (ids differ between engines). */
-class Ref {
-  constructor(readonly name: keyof FixtureIds) {}
-  toString() {
-    return `Ref(${this.name})`;
-  }
-}
-
-const METHODS = [
-  'createCampaign',
-  'updateCampaign',
-  'addContacts',
-  'importContacts',
-  'removeContacts',
-  'save',
-  'schedule',
-  'unschedule',
-  'run',
-  'pause',
-  'resume',
-  'stop',
-  'close',
-  'retryFailed',
-  'retryCampaign',
-  'archive',
-  'delete',
-  'optOut',
-  'optIn',
-  'isSuppressed',
-  'ingest',
-  'getCampaign',
-  'listCampaigns',
-  'getMessage',
-  'listMessages',
-  'listContacts',
-  'getStats',
-  'preview',
-  'exportCampaigns',
-  'exportMessages',
-  'subscribe',
-] as const satisfies readonly (keyof Outreach)[];
-
-const KEYS = [
-  'name',
-  'channel',
-  'scope',
-  'description',
-  'content',
-  'metadata',
-  'address',
-  'fields',
-  'statuses',
-  'after',
-  'limit',
-  'messageIds',
-  'messageId',
-  'source',
-  'body',
-  'subject',
-  'html',
-  'batchSize',
-  'addressColumn',
-  'defaultCountry',
-  'type',
-  'status',
-  'action',
-];
-
-const ref = fc
-  .constantFrom<keyof FixtureIds>('draftSms', 'draftEmail', 'ready', 'contactId', 'messageId')
-  .map((n) => new Ref(n));
-const BIG = 'x'.repeat(300_000);
-const scalar = fc.oneof(
-  nastyString(),
-  fc.constantFrom<unknown>(null, undefined, true, false, 0, -1, 0.5, 1e300, -1e300, Number.NaN, Infinity, -0, 2 ** 53),
-  fc.integer(),
-  fc.double(),
-  fc.constant(Symbol('hostile')),
-  fc.date({ noInvalidDate: false }),
-  fc.constant(BIG),
-  ref,
-);
-/** Values that make objects near-valid, so that calls reach past the first check. */
-const validLeaf = fc.constantFrom<unknown>(
-  'sms',
-  'email',
-  'name',
-  phone(3),
-  mail(3),
-  10,
-  Date.UTC(2026, 0, 6),
-  { body: 'Hi {{first_name}}' },
-  { subject: 's', html: '<p>h</p>' },
-  ['draft', 'ready'],
-  ['failed'],
-  { first_name: 'Ada' },
-  'opt_out',
-  'suppression',
-  'delivered',
-  'phone\n+14155550123\n',
-);
-const value = fc.oneof(
-  { weight: 3, arbitrary: scalar },
-  fc.array(fc.oneof(scalar, validLeaf), { maxLength: 3 }),
-  fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), nastyString(8)), fc.oneof(scalar, validLeaf), { maxKeys: 5 }),
-);
-const arg = fc.oneof(
-  { weight: 2, arbitrary: ref },
-  { weight: 2, arbitrary: validLeaf },
-  { weight: 4, arbitrary: value },
-);
-const call = fc.record({
-  method: fc.constantFrom(...METHODS),
-  args: fc.array(arg, { minLength: 0, maxLength: 3 }),
-});
-
-/** The args with every Ref replaced by that fixture's id (arrays and plain objects one level deep). */
-function resolve(args: readonly unknown[], ids: FixtureIds): unknown[] {
-  const one = (v: unknown): unknown => (v instanceof Ref ? ids[v.name] : v);
-  return args.map((a) => {
-    if (Array.isArray(a)) return a.map(one);
-    if (a !== null && typeof a === 'object' && Object.getPrototypeOf(a) === Object.prototype) {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(a)) out[k] = one(v);
-      return out;
-    }
-    return one(a);
-  });
-}
 
 const summary = (v: Verdict) => (v.kind === 'typed' ? `typed:${v.code}` : v.kind);
 
@@ -368,4 +249,61 @@ describe('every input checked at the door', () => {
     const differing = Object.entries(table).filter(([, byKind]) => new Set(Object.values(byKind)).size > 1);
     expect(differing).toEqual([]);
   }, 120_000);
+});
+
+// ── Webhooks ────────────────────────────────────────────────────────────────
+
+describe('webhook handlers under signed requests with hostile fields', () => {
+  it('should answer 4xx (reported to onReject with a reason) or 2xx to malformed fields, never 5xx, the same on every storage', async () => {
+    const fixtures = new Map<StorageKind, Fixture>();
+    for (const k of kinds) fixtures.set(k, await hostileFixture(k.create()));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(twilioCase, sendgridCase, unsubscribeCase), async (c) => {
+        const statuses: number[] = [];
+        let changed = false;
+        for (const k of kinds) {
+          const f = fixtures.get(k) as Fixture;
+          const rejections: WebhookRejection[] = [];
+          const before = await f.snapshot();
+          const status = await send(handlers(f, rejections), c, f.ids);
+          expect(status, `${k.name}: ${c.kind} answered ${status}`).toBeLessThan(500);
+          if (status >= 400) {
+            expect(rejections).toHaveLength(1);
+            expect(rejections[0]?.reason).not.toBe('');
+            expect(await f.snapshot()).toBe(before);
+          } else if ((await f.snapshot()) !== before) changed = true;
+          statuses.push(status);
+        }
+        expect(new Set(statuses).size, statuses.join(' ')).toBe(1);
+        if (changed) for (const k of kinds) fixtures.set(k, await hostileFixture(k.create()));
+      }),
+      fuzzParams({ numRuns: Math.max(30, Math.round(FUZZ_RUNS / 8)) }),
+    );
+  }, 600_000);
+
+  it('should answer 400 to a signed Twilio callback with a NUL in MessageSid or in our message id, and say why', async () => {
+    for (const k of kinds) {
+      const f = await hostileFixture(k.create());
+      const rejections: WebhookRejection[] = [];
+      const h = handlers(f, rejections);
+      const before = await f.snapshot();
+      const sid = await send(
+        h,
+        {
+          kind: 'twilio',
+          messageId: new Ref('messageId'),
+          params: { MessageSid: 'SM\u0000', MessageStatus: 'delivered' },
+        },
+        f.ids,
+      );
+      const ours = await send(
+        h,
+        { kind: 'twilio', messageId: 'msg_\u0000', params: { MessageStatus: 'delivered' } },
+        f.ids,
+      );
+      expect([sid, ours], k.name).toEqual([400, 400]);
+      expect(rejections.map((r) => r.reason).join(' ')).toContain('NUL');
+      expect(await f.snapshot()).toBe(before);
+    }
+  });
 });

@@ -3,14 +3,25 @@
  * DATABASE_URL is set), the catalogue of caller mistakes the issue "every input checked at the
  * door" found, and how an outcome is classified (success, typed refusal, STORAGE_ERROR, untyped, hang).
  */
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
-import { createOutreach, isOutreachError, type Outreach, type Storage } from 'campaign-lifecycle';
+import {
+  createOutreach,
+  createUnsubscribeToken,
+  isOutreachError,
+  type Outreach,
+  type Storage,
+} from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { postgresStorage } from 'campaign-lifecycle/postgres';
 import { createFakeClock, type FakeClock } from 'campaign-lifecycle/testing';
+import fc from 'fast-check';
 import pg from 'pg';
+import twilio from 'twilio';
+import { sendgridWebhookHandler, unsubscribeHandler, type WebhookRejection } from '../../adapters/sendgrid/index.js';
+import { twilioWebhookHandler } from '../../adapters/twilio/index.js';
 import { mail, phone, readyCampaign } from '../engine/harness.js';
-import { engineSnapshot } from './fuzz-support.js';
+import { engineSnapshot, nastyString } from './fuzz-support.js';
 
 /** A storage the hostile runs compare: created fresh per fixture, closed at the end. */
 export interface StorageKind {
@@ -328,3 +339,249 @@ export const HOSTILE_OPTIONS: readonly { label: string; options: Record<string, 
   { label: 'defaultCountry: "XX"', options: { defaultCountry: 'XX' } },
   { label: 'allowedCountries: 5', options: { allowedCountries: 5 } },
 ];
+
+// ── Generated hostile calls ─────────────────────────────────────────────────
+
+/** A reference to one of the fixture's ids, resolved per storage (ids differ between engines). */
+export class Ref {
+  constructor(readonly name: keyof FixtureIds) {}
+  toString() {
+    return `Ref(${this.name})`;
+  }
+}
+
+export const METHODS = [
+  'createCampaign',
+  'updateCampaign',
+  'addContacts',
+  'importContacts',
+  'removeContacts',
+  'save',
+  'schedule',
+  'unschedule',
+  'run',
+  'pause',
+  'resume',
+  'stop',
+  'close',
+  'retryFailed',
+  'retryCampaign',
+  'archive',
+  'delete',
+  'optOut',
+  'optIn',
+  'isSuppressed',
+  'ingest',
+  'getCampaign',
+  'listCampaigns',
+  'getMessage',
+  'listMessages',
+  'listContacts',
+  'getStats',
+  'preview',
+  'exportCampaigns',
+  'exportMessages',
+  'subscribe',
+] as const satisfies readonly (keyof Outreach)[];
+
+export const KEYS = [
+  'name',
+  'channel',
+  'scope',
+  'description',
+  'content',
+  'metadata',
+  'address',
+  'fields',
+  'statuses',
+  'after',
+  'limit',
+  'messageIds',
+  'messageId',
+  'source',
+  'body',
+  'subject',
+  'html',
+  'batchSize',
+  'addressColumn',
+  'defaultCountry',
+  'type',
+  'status',
+  'action',
+];
+
+export const ref = fc
+  .constantFrom<keyof FixtureIds>('draftSms', 'draftEmail', 'ready', 'contactId', 'messageId')
+  .map((n) => new Ref(n));
+const LARGE = 'x'.repeat(300_000);
+export const scalar = fc.oneof(
+  nastyString(),
+  fc.constantFrom<unknown>(null, undefined, true, false, 0, -1, 0.5, 1e300, -1e300, Number.NaN, Infinity, -0, 2 ** 53),
+  fc.integer(),
+  fc.double(),
+  fc.constant(Symbol('hostile')),
+  fc.date({ noInvalidDate: false }),
+  fc.constant(LARGE),
+  ref,
+);
+/** Values that make objects near-valid, so that calls reach past the first check. */
+export const validLeaf = fc.constantFrom<unknown>(
+  'sms',
+  'email',
+  'name',
+  phone(3),
+  mail(3),
+  10,
+  Date.UTC(2026, 0, 6),
+  { body: 'Hi {{first_name}}' },
+  { subject: 's', html: '<p>h</p>' },
+  ['draft', 'ready'],
+  ['failed'],
+  { first_name: 'Ada' },
+  'opt_out',
+  'suppression',
+  'delivered',
+  'phone\n+14155550123\n',
+);
+export const value = fc.oneof(
+  { weight: 3, arbitrary: scalar },
+  fc.array(fc.oneof(scalar, validLeaf), { maxLength: 3 }),
+  fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), nastyString(8)), fc.oneof(scalar, validLeaf), { maxKeys: 5 }),
+);
+export const arg = fc.oneof(
+  { weight: 2, arbitrary: ref },
+  { weight: 2, arbitrary: validLeaf },
+  { weight: 4, arbitrary: value },
+);
+export const call = fc.record({
+  method: fc.constantFrom(...METHODS),
+  args: fc.array(arg, { minLength: 0, maxLength: 3 }),
+});
+
+/** The args with every Ref replaced by that fixture's id (arrays and plain objects one level deep). */
+export function resolve(args: readonly unknown[], ids: FixtureIds): unknown[] {
+  const one = (v: unknown): unknown => (v instanceof Ref ? ids[v.name] : v);
+  return args.map((a) => {
+    if (Array.isArray(a)) return a.map(one);
+    if (a !== null && typeof a === 'object' && Object.getPrototypeOf(a) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(a)) out[k] = one(v);
+      return out;
+    }
+    return one(a);
+  });
+}
+
+// ── Webhooks ────────────────────────────────────────────────────────────────
+
+export const TOKEN = 'twilio-auth-token-for-hostile-tests';
+export const SECRET = 'unsubscribe-secret-for-hostile-tests';
+export const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+export const SENDGRID_KEY = keys.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+
+/** A hostile field value: NUL, lone surrogates, oversize, or an ordinary one. */
+export const hostileField = fc.oneof(
+  nastyString(),
+  fc.constantFrom('a\u0000b', '\u0000', 'SM\uD800', '\uDC00x', 'x'.repeat(5000), 'SM0123', 'delivered', 'STOP'),
+);
+
+/** The three handlers over one fixture's engine, with every 4xx reported. */
+export function handlers(f: Fixture, rejections: WebhookRejection[]) {
+  const onReject = (r: WebhookRejection) => rejections.push(r);
+  return {
+    twilio: twilioWebhookHandler({ outreach: f.outreach, authToken: TOKEN, onReject }),
+    sendgrid: sendgridWebhookHandler({ outreach: f.outreach, publicKey: SENDGRID_KEY, onReject }),
+    unsubscribe: unsubscribeHandler({ outreach: f.outreach, secret: SECRET, clock: f.outreach.clock, onReject }),
+  };
+}
+
+export type WebhookCase =
+  | { kind: 'twilio'; messageId: string | Ref; params: Record<string, string> }
+  | { kind: 'sendgrid'; events: Record<string, unknown>[] }
+  | { kind: 'unsubscribe'; messageId: string | Ref; address: string; scope: string };
+
+export const twilioCase = fc.record({
+  kind: fc.constant('twilio' as const),
+  messageId: fc.oneof(ref, hostileField),
+  params: fc.dictionary(
+    fc.constantFrom(
+      'MessageSid',
+      'MessageStatus',
+      'ErrorCode',
+      'ErrorMessage',
+      'From',
+      'Body',
+      'OptOutType',
+      'RawDlrDoneDate',
+    ),
+    hostileField,
+    { maxKeys: 5 },
+  ),
+});
+export const sendgridCase = fc.record({
+  kind: fc.constant('sendgrid' as const),
+  events: fc.array(
+    fc.dictionary(
+      fc.constantFrom('event', 'message_id', 'sg_message_id', 'sg_event_id', 'reason', 'type', 'email', 'attempt'),
+      fc.oneof(hostileField, fc.constantFrom('delivered', 'bounce', 'deferred', 'open')),
+      { maxKeys: 6 },
+    ),
+    { maxLength: 3 },
+  ),
+});
+export const unsubscribeCase = fc.record({
+  kind: fc.constant('unsubscribe' as const),
+  messageId: fc.oneof(ref, hostileField),
+  address: fc.oneof(fc.constant(mail(0)), hostileField),
+  scope: fc.oneof(fc.constant('default'), hostileField),
+});
+
+/** Sends one signed request (the signature is valid: only the fields are hostile) and returns the status. */
+export async function send(h: ReturnType<typeof handlers>, c: WebhookCase, ids: FixtureIds): Promise<number> {
+  const id = (v: string | Ref) => (v instanceof Ref ? ids[v.name] : v);
+  if (c.kind === 'twilio') {
+    const url = `https://hooks.example.com/twilio/status?${new URLSearchParams({ messageId: id(c.messageId) })}`;
+    const signature = twilio.getExpectedTwilioSignature(TOKEN, url, c.params);
+    const response = await h.twilio(
+      new Request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+        body: new URLSearchParams(c.params).toString(),
+      }),
+    );
+    return response.status;
+  }
+  if (c.kind === 'sendgrid') {
+    const body = JSON.stringify(c.events.map((e) => ({ ...e, message_id: e.message_id ?? ids.messageId })));
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = sign('sha256', Buffer.from(timestamp + body), keys.privateKey).toString('base64');
+    const response = await h.sendgrid(
+      new Request('https://hooks.example.com/sendgrid', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-twilio-email-event-webhook-signature': signature,
+          'x-twilio-email-event-webhook-timestamp': timestamp,
+        },
+        body,
+      }),
+    );
+    return response.status;
+  }
+  const token = await createUnsubscribeToken({
+    secret: SECRET,
+    messageId: id(c.messageId),
+    campaignId: ids.draftEmail,
+    scope: c.scope,
+    channel: 'email',
+    address: c.address,
+  });
+  const response = await h.unsubscribe(
+    new Request(`https://example.com/unsubscribe?token=${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    }),
+  );
+  return response.status;
+}
