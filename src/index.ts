@@ -72,6 +72,8 @@ export {
   reasonForTwilioCode,
   TWILIO_ERROR_REASONS,
 } from './failure-reasons.js';
+export type { Limits } from './limits.js';
+export { LIMITS } from './limits.js';
 export type { CampaignEvent } from './machines/campaign.js';
 export {
   campaignCan,

@@ -8,8 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import { type InfoRecord, type Options, parse } from 'csv-parse';
 import { OutreachError } from '../errors.js';
 import { LIMITS } from '../limits.js';
-import { textProblem } from '../validation.js';
 import type { Channel } from '../statuses.js';
+import { textProblem } from '../validation.js';
 import { normalizeEmail } from './email.js';
 import { assertCountryCodes, type CountryCode, normalizePhone } from './phone.js';
 
