@@ -7,7 +7,7 @@
  * error), within a second, with the same outcome on every storage, and a refused call changes
  * nothing. One file, so that the storages start once.
  */
-import { createOutreach, type Outreach, type SmsTransport } from 'campaign-lifecycle';
+import { createOutreach, LIMITS, type Outreach, type SmsTransport } from 'campaign-lifecycle';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WebhookRejection } from '../../adapters/sendgrid/index.js';
@@ -203,6 +203,32 @@ async function useWithOptions(kind: StorageKind, options: Record<string, unknown
 }
 
 describe('every input checked at the door', () => {
+  it('A CSV cell with a NUL byte or over the size limit rejects its row with line and reason; the other rows import, on every storage', async () => {
+    const csv = [
+      'phone,first_name',
+      '+14155550201,Ada',
+      '+14155550202,Bo\u0000b',
+      `+14155550203,${'x'.repeat(LIMITS.fieldValueLength + 1)}`,
+      '+14155550204,Cy',
+    ].join('\n');
+    const results: unknown[] = [];
+    for (const k of kinds) {
+      const f = await hostileFixture(k.create());
+      const r = await f.outreach.importContacts(f.ids.draftSms, csv);
+      expect(r.imported, k.name).toBe(2);
+      expect(r.rejected.map((x) => [x.line, x.column, x.code])).toEqual([
+        [3, 'first_name', 'invalid_cell'],
+        [4, 'first_name', 'invalid_cell'],
+      ]);
+      expect(r.rejected[0]?.reason).toContain('NUL');
+      expect(r.rejected[1]?.reason).toContain(`at most ${LIMITS.fieldValueLength}`);
+      const contacts = await f.outreach.listContacts(f.ids.draftSms);
+      expect(contacts.map((c) => c.address).sort()).toEqual(['+14155550201', '+14155550204', phone(0)].sort());
+      results.push(r);
+    }
+    expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
+  });
+
   it('should refuse every caller mistake of the issue with a typed error that changes nothing, the same on every storage', async () => {
     const table: Record<string, Record<string, string>> = {};
     const changed: string[] = [];
