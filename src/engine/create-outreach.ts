@@ -7,6 +7,7 @@ import type { CsvSource, importContactsCsv } from '../contacts/csv-import.js';
 import type { CountryCode } from '../contacts/phone.js';
 import type { CampaignContent, OutgoingEmail, OutgoingSms } from '../content.js';
 import type { Duration } from '../duration.js';
+import type { LIMITS } from '../limits.js';
 import type { Policy, PolicyInput } from '../policy.js';
 import type { Clock } from '../ports/clock.js';
 import type { Storage } from '../ports/storage.js';
@@ -123,7 +124,12 @@ export interface OutreachWorker {
   readonly running: boolean;
 }
 
-/** The engine: campaign commands, provider-event ingestion, queries, subscriptions and the worker. */
+/**
+ * The engine: campaign commands, provider-event ingestion, queries, subscriptions and the worker.
+ * Every method checks its arguments first (strict objects, well-formed text, the bounds of
+ * {@link LIMITS}): a caller mistake rejects with `VALIDATION_FAILED` naming the field, the same on
+ * every storage, and changes nothing. The two exports throw it synchronously, before the stream exists.
+ */
 export interface Outreach {
   /** The resolved policy (durations in ms). */
   readonly policy: Policy;
@@ -226,6 +232,8 @@ export interface CampaignStats {
 
 /**
  * Creates the engine.
+ * @throws OutreachError `VALIDATION_FAILED` naming the option at fault (unknown options are refused
+ * by name; ranges are in {@link LIMITS}).
  * @example
  * const clock = createFakeClock();
  * const outreach = createOutreach({ storage: memoryStorage(), clock, transports: { sms: simulatedSmsCarrier({ clock }) } });
