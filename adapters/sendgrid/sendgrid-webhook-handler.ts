@@ -49,50 +49,47 @@ export function sendgridWebhookHandler(
 ): (request: Request) => Promise<Response> {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   let key: Promise<CryptoKey | null> | undefined;
-  return reportingRejections(
-    'sendgrid',
-    async (request) => {
-      if (request.method !== 'POST') {
-        return new Response('SendGrid webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
-      }
-      const raw = await readBodyWithLimit(request, maxBodyBytes);
-      if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
-      const signature = request.headers.get(SENDGRID_SIGNATURE_HEADER);
-      const timestamp = request.headers.get(SENDGRID_TIMESTAMP_HEADER);
-      if (!signature || !timestamp)
-        return text(401, `Missing ${SENDGRID_SIGNATURE_HEADER} or ${SENDGRID_TIMESTAMP_HEADER}.`);
-      key ??= importSendgridPublicKey(options.publicKey);
-      const cryptoKey = await key;
-      if (cryptoKey === null) return text(500, 'The configured SendGrid public key is not a base64 P-256 SPKI key.');
-      const ok = await verifyWithSendgridKey(cryptoKey, {
-        rawBody: raw,
-        signature,
-        timestamp,
-        maxAgeSeconds: options.maxAgeSeconds,
-        now: options.clock ? options.clock.now() : Date.now(),
-      });
-      if (!ok) return text(401, 'The signature does not match this body and timestamp.');
-      let parsed: ReturnType<typeof parseSendgridEvents>;
+  const handle = async (request: Request): Promise<Response> => {
+    if (request.method !== 'POST') {
+      return new Response('SendGrid webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
+    }
+    const raw = await readBodyWithLimit(request, maxBodyBytes);
+    if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
+    const signature = request.headers.get(SENDGRID_SIGNATURE_HEADER);
+    const timestamp = request.headers.get(SENDGRID_TIMESTAMP_HEADER);
+    if (!signature || !timestamp)
+      return text(401, `Missing ${SENDGRID_SIGNATURE_HEADER} or ${SENDGRID_TIMESTAMP_HEADER}.`);
+    key ??= importSendgridPublicKey(options.publicKey);
+    const cryptoKey = await key;
+    if (cryptoKey === null) return text(500, 'The configured SendGrid public key is not a base64 P-256 SPKI key.');
+    const ok = await verifyWithSendgridKey(cryptoKey, {
+      rawBody: raw,
+      signature,
+      timestamp,
+      maxAgeSeconds: options.maxAgeSeconds,
+      now: options.clock ? options.clock.now() : Date.now(),
+    });
+    if (!ok) return text(401, 'The signature does not match this body and timestamp.');
+    let parsed: ReturnType<typeof parseSendgridEvents>;
+    try {
+      parsed = parseSendgridEvents(JSON.parse(new TextDecoder().decode(raw)));
+    } catch (error) {
+      if (error instanceof SyntaxError) return text(400, 'The body is not JSON.');
+      if (isOutreachError(error)) return text(400, error.message);
+      throw error;
+    }
+    if (parsed.events.length > 0) {
       try {
-        parsed = parseSendgridEvents(JSON.parse(new TextDecoder().decode(raw)));
+        await options.outreach.ingest(parsed.events);
       } catch (error) {
-        if (error instanceof SyntaxError) return text(400, 'The body is not JSON.');
-        if (isOutreachError(error)) return text(400, error.message);
-        throw error;
+        if (isOutreachError(error) && error.code === 'VALIDATION_FAILED') return text(400, error.message);
+        return text(500, 'The events could not be recorded; SendGrid will retry.');
       }
-      if (parsed.events.length > 0) {
-        try {
-          await options.outreach.ingest(parsed.events);
-        } catch (error) {
-          if (isOutreachError(error) && error.code === 'VALIDATION_FAILED') return text(400, error.message);
-          return text(500, 'The events could not be recorded; SendGrid will retry.');
-        }
-      }
-      return new Response(JSON.stringify({ received: parsed.events.length, skipped: parsed.rejected.length }), {
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-      });
-    },
-    options.onReject,
-  );
+    }
+    return new Response(JSON.stringify({ received: parsed.events.length, skipped: parsed.rejected.length }), {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
+  };
+  return reportingRejections('sendgrid', handle, options.onReject);
 }

@@ -100,78 +100,75 @@ export function unsubscribeHandler(options: UnsubscribeHandlerOptions): (request
     options.confirmationHtml ?? page('You are unsubscribed', '<p>You will not receive these emails any more.</p>');
   const now = () => (options.clock ? options.clock.now() : Date.now());
 
-  return reportingRejections(
-    'unsubscribe',
-    async (request) => {
-      const method = request.method.toUpperCase();
-      if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
-        return text(405, 'Open the unsubscribe link in a browser, or POST List-Unsubscribe=One-Click to it.', {
-          allow: 'GET, HEAD, POST',
-        });
-      }
-      let url: URL;
-      try {
-        url = new URL(request.url);
-      } catch {
-        return text(400, 'The unsubscribe link cannot be read.');
-      }
-      const token = url.searchParams.get('token');
-      if (!token) return text(400, 'This unsubscribe link has no token. Use the link from the latest email.');
-      let payload: UnsubscribeTokenPayload;
-      try {
-        payload = await verifyUnsubscribeToken(token, { secret: options.secret, now: now() });
-      } catch (error) {
-        if (isOutreachError(error) && error.code === 'SIGNATURE_INVALID') return text(400, error.message);
-        throw error; // a configuration error (short secret) is the operator's to see, not the visitor's
-      }
+  const handle = async (request: Request): Promise<Response> => {
+    const method = request.method.toUpperCase();
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
+      return text(405, 'Open the unsubscribe link in a browser, or POST List-Unsubscribe=One-Click to it.', {
+        allow: 'GET, HEAD, POST',
+      });
+    }
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      return text(400, 'The unsubscribe link cannot be read.');
+    }
+    const token = url.searchParams.get('token');
+    if (!token) return text(400, 'This unsubscribe link has no token. Use the link from the latest email.');
+    let payload: UnsubscribeTokenPayload;
+    try {
+      payload = await verifyUnsubscribeToken(token, { secret: options.secret, now: now() });
+    } catch (error) {
+      if (isOutreachError(error) && error.code === 'SIGNATURE_INVALID') return text(400, error.message);
+      throw error; // a configuration error (short secret) is the operator's to see, not the visitor's
+    }
 
-      if (method !== 'POST') {
-        // A relative action keeps the path and the token whatever proxy or mount point served the page.
-        const action = `?${new URLSearchParams({ token }).toString()}`;
-        return html(
-          page(
-            title,
-            `<p>Unsubscribe ${escapeHtml(payload.address)} from these emails?</p><form method="post" action="${escapeHtml(action)}"><input type="hidden" name="${ONE_CLICK_KEY}" value="${ONE_CLICK_VALUE}"><button type="submit">Unsubscribe</button></form>`,
-          ),
-        );
-      }
+    if (method !== 'POST') {
+      // A relative action keeps the path and the token whatever proxy or mount point served the page.
+      const action = `?${new URLSearchParams({ token }).toString()}`;
+      return html(
+        page(
+          title,
+          `<p>Unsubscribe ${escapeHtml(payload.address)} from these emails?</p><form method="post" action="${escapeHtml(action)}"><input type="hidden" name="${ONE_CLICK_KEY}" value="${ONE_CLICK_VALUE}"><button type="submit">Unsubscribe</button></form>`,
+        ),
+      );
+    }
 
-      const raw = await readBodyWithLimit(request, maxBodyBytes);
-      if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
-      const form = await formFields(raw, request.headers.get('content-type') ?? '');
-      if (form?.get(ONE_CLICK_KEY) !== ONE_CLICK_VALUE) {
-        return text(400, `A one-click unsubscribe POST carries the body ${ONE_CLICK_KEY}=${ONE_CLICK_VALUE}.`);
+    const raw = await readBodyWithLimit(request, maxBodyBytes);
+    if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
+    const form = await formFields(raw, request.headers.get('content-type') ?? '');
+    if (form?.get(ONE_CLICK_KEY) !== ONE_CLICK_VALUE) {
+      return text(400, `A one-click unsubscribe POST carries the body ${ONE_CLICK_KEY}=${ONE_CLICK_VALUE}.`);
+    }
+    const events: ProviderEvent[] = [
+      // The address itself too: the engine skips status events of archived or deleted campaigns, and an
+      // unsubscribe must hold all the same. Adding a suppression twice is a no-op, so no event id.
+      {
+        type: 'suppression',
+        action: 'opt_out',
+        channel: payload.channel,
+        address: payload.address,
+        scope: payload.scope,
+        source: 'unsubscribe_link',
+      },
+      {
+        type: 'status',
+        channel: payload.channel,
+        messageId: payload.messageId,
+        status: 'opted_out',
+        providerStatus: 'unsubscribe_link',
+        eventId: `unsub:${payload.messageId}`,
+      },
+    ];
+    try {
+      await options.outreach.ingest(events);
+    } catch (error) {
+      if (isOutreachError(error) && error.code === 'VALIDATION_FAILED') {
+        return text(400, 'This unsubscribe link holds a malformed address or id; reply to the email to unsubscribe.');
       }
-      const events: ProviderEvent[] = [
-        // The address itself too: the engine skips status events of archived or deleted campaigns, and an
-        // unsubscribe must hold all the same. Adding a suppression twice is a no-op, so no event id.
-        {
-          type: 'suppression',
-          action: 'opt_out',
-          channel: payload.channel,
-          address: payload.address,
-          scope: payload.scope,
-          source: 'unsubscribe_link',
-        },
-        {
-          type: 'status',
-          channel: payload.channel,
-          messageId: payload.messageId,
-          status: 'opted_out',
-          providerStatus: 'unsubscribe_link',
-          eventId: `unsub:${payload.messageId}`,
-        },
-      ];
-      try {
-        await options.outreach.ingest(events);
-      } catch (error) {
-        if (isOutreachError(error) && error.code === 'VALIDATION_FAILED') {
-          return text(400, 'This unsubscribe link holds a malformed address or id; reply to the email to unsubscribe.');
-        }
-        return text(500, 'The unsubscribe could not be recorded. Please try again in a moment.');
-      }
-      return html(confirmation);
-    },
-    options.onReject,
-  );
+      return text(500, 'The unsubscribe could not be recorded. Please try again in a moment.');
+    }
+    return html(confirmation);
+  };
+  return reportingRejections('unsubscribe', handle, options.onReject);
 }

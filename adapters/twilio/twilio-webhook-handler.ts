@@ -67,76 +67,73 @@ function formFromJson(value: unknown): Record<string, string> | undefined {
 export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (request: Request) => Promise<Response> {
   const verify = createTwilioVerifier(options.authToken);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
-  return reportingRejections(
-    'twilio',
-    async (request) => {
-      if (request.method !== 'POST') {
-        return new Response('Twilio webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
-      }
-      const raw = await readBodyWithLimit(request, maxBodyBytes);
-      if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
-      const signature = request.headers.get('x-twilio-signature');
-      if (!signature) return text(401, 'Missing X-Twilio-Signature.');
-      let url: string;
+  const handle = async (request: Request): Promise<Response> => {
+    if (request.method !== 'POST') {
+      return new Response('Twilio webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
+    }
+    const raw = await readBodyWithLimit(request, maxBodyBytes);
+    if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
+    const signature = request.headers.get('x-twilio-signature');
+    if (!signature) return text(401, 'Missing X-Twilio-Signature.');
+    let url: string;
+    try {
+      url = signedUrl(request.url, options.publicUrl);
+    } catch {
+      return text(400, 'The request URL cannot be read.');
+    }
+    let body: string;
+    try {
+      body = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      return text(400, 'The body is not UTF-8.');
+    }
+    const isJson = (request.headers.get('content-type') ?? '').toLowerCase().includes('application/json');
+    const form = isJson ? undefined : new URLSearchParams(body);
+    const ok = await verify({ url, signature, ...(form ? { params: form } : { rawBody: raw }) });
+    if (!ok) return text(401, 'The X-Twilio-Signature does not match this request.');
+    let fields: URLSearchParams | Record<string, string> | undefined = form;
+    if (isJson) {
       try {
-        url = signedUrl(request.url, options.publicUrl);
+        fields = formFromJson(JSON.parse(body));
       } catch {
-        return text(400, 'The request URL cannot be read.');
+        fields = undefined;
       }
-      let body: string;
+      if (fields === undefined) return text(400, 'The JSON body is not an object.');
+    }
+    const get = (name: string) => (fields instanceof URLSearchParams ? fields.get(name) : fields?.[name]);
+    let events: ProviderEvent[];
+    let inbound = false;
+    try {
+      if (get('MessageStatus') || get('SmsStatus')) {
+        events = [
+          parseTwilioStatusCallback(fields!, {
+            url,
+            idempotencyToken: request.headers.get('i-twilio-idempotency-token'),
+          }),
+        ];
+      } else if (typeof get('Body') === 'string' || get('OptOutType')) {
+        inbound = true;
+        const change = parseTwilioInbound(fields!, { scope: options.scope });
+        events = change ? [change] : [];
+      } else {
+        return text(400, 'Neither a status callback (MessageStatus) nor an inbound message (Body).');
+      }
+    } catch (error) {
+      if (isOutreachError(error)) return text(400, error.message);
+      throw error;
+    }
+    if (events.length > 0) {
       try {
-        body = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-      } catch {
-        return text(400, 'The body is not UTF-8.');
-      }
-      const isJson = (request.headers.get('content-type') ?? '').toLowerCase().includes('application/json');
-      const form = isJson ? undefined : new URLSearchParams(body);
-      const ok = await verify({ url, signature, ...(form ? { params: form } : { rawBody: raw }) });
-      if (!ok) return text(401, 'The X-Twilio-Signature does not match this request.');
-      let fields: URLSearchParams | Record<string, string> | undefined = form;
-      if (isJson) {
-        try {
-          fields = formFromJson(JSON.parse(body));
-        } catch {
-          fields = undefined;
-        }
-        if (fields === undefined) return text(400, 'The JSON body is not an object.');
-      }
-      const get = (name: string) => (fields instanceof URLSearchParams ? fields.get(name) : fields?.[name]);
-      let events: ProviderEvent[];
-      let inbound = false;
-      try {
-        if (get('MessageStatus') || get('SmsStatus')) {
-          events = [
-            parseTwilioStatusCallback(fields!, {
-              url,
-              idempotencyToken: request.headers.get('i-twilio-idempotency-token'),
-            }),
-          ];
-        } else if (typeof get('Body') === 'string' || get('OptOutType')) {
-          inbound = true;
-          const change = parseTwilioInbound(fields!, { scope: options.scope });
-          events = change ? [change] : [];
-        } else {
-          return text(400, 'Neither a status callback (MessageStatus) nor an inbound message (Body).');
-        }
+        await options.outreach.ingest(events);
       } catch (error) {
-        if (isOutreachError(error)) return text(400, error.message);
-        throw error;
+        // A refused event is the request's fault: a retry would be refused the same way.
+        if (isOutreachError(error) && error.code === 'VALIDATION_FAILED') return text(400, error.message);
+        return text(500, 'The events could not be recorded; Twilio will retry.');
       }
-      if (events.length > 0) {
-        try {
-          await options.outreach.ingest(events);
-        } catch (error) {
-          // A refused event is the request's fault: a retry would be refused the same way.
-          if (isOutreachError(error) && error.code === 'VALIDATION_FAILED') return text(400, error.message);
-          return text(500, 'The events could not be recorded; Twilio will retry.');
-        }
-      }
-      return inbound
-        ? new Response(EMPTY_TWIML, { status: 200, headers: { 'content-type': 'text/xml; charset=utf-8' } })
-        : new Response(null, { status: 200 });
-    },
-    options.onReject,
-  );
+    }
+    return inbound
+      ? new Response(EMPTY_TWIML, { status: 200, headers: { 'content-type': 'text/xml; charset=utf-8' } })
+      : new Response(null, { status: 200 });
+  };
+  return reportingRejections('twilio', handle, options.onReject);
 }
