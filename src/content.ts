@@ -2,40 +2,48 @@
  * What a campaign sends: the SMS and email content types, and the rendered messages a transport receives.
  */
 import * as z from 'zod';
+import { LIMITS } from './limits.js';
+import { safeText } from './validation.js';
 
 /** An email address with an optional display name. */
-export const EmailAddressSchema = z.object({ email: z.email(), name: z.string().max(200).optional() });
+export const EmailAddressSchema = z.strictObject({
+  email: safeText(LIMITS.addressLength).pipe(z.email()),
+  name: safeText(200).optional(),
+});
 /** An email address with an optional display name. */
 export type EmailAddress = z.infer<typeof EmailAddressSchema>;
 
 /** An email attachment; `content` is base64. */
-export const AttachmentSchema = z.object({
-  filename: z.string().min(1).max(255),
-  content: z.base64(),
-  type: z.string().min(1).max(255).optional(),
+export const AttachmentSchema = z.strictObject({
+  filename: safeText(255).min(1),
+  content: z
+    .string()
+    .max(LIMITS.attachmentLength, `must be at most ${LIMITS.attachmentLength} base64 characters`)
+    .pipe(z.base64()),
+  type: safeText(255).min(1).optional(),
   disposition: z.enum(['attachment', 'inline']).optional(),
-  contentId: z.string().max(255).optional(),
+  contentId: safeText(255).optional(),
 });
 /** An email attachment; `content` is base64. */
 export type Attachment = z.infer<typeof AttachmentSchema>;
 
 /** SMS content: plain text with `{{field}}` and `{{field|default}}` variables. */
-export const SmsContentSchema = z.object({
-  body: z.string().max(1600),
+export const SmsContentSchema = z.strictObject({
+  body: safeText(LIMITS.smsBodyLength),
   /** Sender id or number; the transport's default when absent. */
-  from: z.string().min(1).max(64).optional(),
+  from: safeText(64).min(1).optional(),
 });
 /** SMS content: plain text with `{{field}}` and `{{field|default}}` variables. */
 export type SmsContent = z.infer<typeof SmsContentSchema>;
 
 /** Email content: subject and HTML (and optional text) with variables, sender settings, attachments. */
-export const EmailContentSchema = z.object({
-  subject: z.string().max(998),
-  html: z.string(),
-  text: z.string().optional(),
+export const EmailContentSchema = z.strictObject({
+  subject: safeText(LIMITS.emailSubjectLength),
+  html: safeText(LIMITS.emailBodyLength),
+  text: safeText(LIMITS.emailBodyLength).optional(),
   from: EmailAddressSchema.optional(),
   replyTo: EmailAddressSchema.optional(),
-  attachments: z.array(AttachmentSchema).max(20).optional(),
+  attachments: z.array(AttachmentSchema).max(LIMITS.attachmentsPerEmail).optional(),
   /** Add an unsubscribe link and the List-Unsubscribe headers (default true). */
   unsubscribe: z.boolean().optional(),
 });

@@ -74,6 +74,8 @@ export {
   TWILIO_ERROR_CODES,
   TWILIO_ERROR_REASONS,
 } from './failure-reasons.js';
+export type { Limits } from './limits.js';
+export { LIMITS } from './limits.js';
 export type { CampaignEvent } from './machines/campaign.js';
 export {
   campaignCan,

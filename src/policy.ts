@@ -1,8 +1,11 @@
 /**
  * Timeouts, retry counts, backoff and the email deferral window: one policy object with the seed values as defaults.
  */
+import * as z from 'zod';
 import { type Duration, toMs } from './duration.js';
 import { OutreachError } from './errors.js';
+import { LIMITS } from './limits.js';
+import { parseInput } from './validation.js';
 
 /** What a user may pass: every field optional, durations as ms or strings like `'10m'`. */
 export interface PolicyInput {
@@ -82,54 +85,94 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
  * @example resolvePolicy({ emailDeferralWindow: Infinity, smsReceiptTimeout: '15m' })
  */
 export function resolvePolicy(input: PolicyInput = {}): Policy {
+  const p = parseInput('createOutreach', 'policy', PolicyInputSchema, input);
   const duration = (field: keyof PolicyInput, value: Duration | undefined, fallback: number, finite = true) => {
     if (value === undefined) return fallback;
-    let ms: number;
-    try {
-      ms = toMs(value);
-    } catch (cause) {
-      throw new OutreachError('VALIDATION_FAILED', `policy.${field}: ${(cause as Error).message}`, { cause });
-    }
-    if (finite && !Number.isFinite(ms)) {
-      throw new OutreachError(
-        'VALIDATION_FAILED',
-        `policy.${field} must be finite; only emailDeferralWindow may be Infinity.`,
-      );
-    }
-    return ms;
+    return checkedDuration(`policy.${field}`, value, { allowInfinity: !finite, max: LIMITS.maxDurationMs });
   };
-  const retries = input.maxPresendRetries ?? DEFAULT_POLICY.maxPresendRetries;
-  if (!Number.isInteger(retries) || retries < 0 || retries > 100) {
-    throw new OutreachError(
-      'VALIDATION_FAILED',
-      `policy.maxPresendRetries must be a whole number from 0 to 100, got ${retries}.`,
-    );
-  }
-  const autoPause = input.autoPause ?? DEFAULT_POLICY.autoPause;
-  if (autoPause !== false) {
-    const { threshold, minSample } = autoPause;
-    if (!(threshold > 0 && threshold <= 1) || !Number.isInteger(minSample) || minSample < 1) {
-      throw new OutreachError(
-        'VALIDATION_FAILED',
-        'policy.autoPause needs a threshold in (0, 1] and a whole minSample of at least 1, e.g. { threshold: 0.05, minSample: 100 }.',
-      );
-    }
-  }
+  const retries = p.maxPresendRetries ?? DEFAULT_POLICY.maxPresendRetries;
+  const autoPause = p.autoPause ?? DEFAULT_POLICY.autoPause;
   return Object.freeze({
-    smsSendingTimeout: duration('smsSendingTimeout', input.smsSendingTimeout, DEFAULT_POLICY.smsSendingTimeout),
-    smsReceiptTimeout: duration('smsReceiptTimeout', input.smsReceiptTimeout, DEFAULT_POLICY.smsReceiptTimeout),
-    emailSendingTimeout: duration('emailSendingTimeout', input.emailSendingTimeout, DEFAULT_POLICY.emailSendingTimeout),
+    smsSendingTimeout: duration('smsSendingTimeout', p.smsSendingTimeout, DEFAULT_POLICY.smsSendingTimeout),
+    smsReceiptTimeout: duration('smsReceiptTimeout', p.smsReceiptTimeout, DEFAULT_POLICY.smsReceiptTimeout),
+    emailSendingTimeout: duration('emailSendingTimeout', p.emailSendingTimeout, DEFAULT_POLICY.emailSendingTimeout),
     emailDeferralWindow: duration(
       'emailDeferralWindow',
-      input.emailDeferralWindow,
+      p.emailDeferralWindow,
       DEFAULT_POLICY.emailDeferralWindow,
       false,
     ),
     maxPresendRetries: retries,
-    presendBackoff: duration('presendBackoff', input.presendBackoff, DEFAULT_POLICY.presendBackoff),
-    presendBackoffMax: duration('presendBackoffMax', input.presendBackoffMax, DEFAULT_POLICY.presendBackoffMax),
+    presendBackoff: duration('presendBackoff', p.presendBackoff, DEFAULT_POLICY.presendBackoff),
+    presendBackoffMax: duration('presendBackoffMax', p.presendBackoffMax, DEFAULT_POLICY.presendBackoffMax),
     autoPause: autoPause === false ? false : Object.freeze({ ...autoPause }),
   });
+}
+
+// checkedDuration checks each duration (zod's number refuses the Infinity a deferral window may be).
+const DurationInput = z.custom<Duration>(() => true);
+const PolicyInputSchema = z.strictObject({
+  smsSendingTimeout: DurationInput.optional(),
+  smsReceiptTimeout: DurationInput.optional(),
+  emailSendingTimeout: DurationInput.optional(),
+  emailDeferralWindow: DurationInput.optional(),
+  maxPresendRetries: z
+    .int(`must be a whole number from 0 to ${LIMITS.maxPresendRetries}`)
+    .min(0, `must be a whole number from 0 to ${LIMITS.maxPresendRetries}`)
+    .max(LIMITS.maxPresendRetries, `must be a whole number from 0 to ${LIMITS.maxPresendRetries}`)
+    .optional(),
+  presendBackoff: DurationInput.optional(),
+  presendBackoffMax: DurationInput.optional(),
+  autoPause: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        threshold: z.number().gt(0, 'must be in (0, 1], e.g. 0.05').max(1, 'must be in (0, 1], e.g. 0.05'),
+        minSample: z
+          .int('must be a whole number of at least 1, e.g. 100')
+          .min(1, 'must be a whole number of at least 1, e.g. 100')
+          .max(LIMITS.autoPauseMaxSample, `must be at most ${LIMITS.autoPauseMaxSample}`),
+      }),
+    ])
+    .optional(),
+});
+
+/**
+ * A duration in whole milliseconds within `[0, max]` (or `Infinity` when allowed).
+ * @throws OutreachError `VALIDATION_FAILED` naming `field` and the range.
+ */
+export function checkedDuration(
+  field: string,
+  value: unknown,
+  range: { allowInfinity?: boolean; min?: number; max: number },
+): number {
+  const min = range.min ?? 0;
+  const allowed = `a whole number of milliseconds from ${min} to ${range.max}${range.allowInfinity ? ' or Infinity' : ''}, or a string like "500ms", "10s", "10m", "72h"`;
+  if (typeof value !== 'number' && typeof value !== 'string') {
+    throw new OutreachError('VALIDATION_FAILED', `${field} must be ${allowed}; got ${typeof value}.`, {
+      details: { field },
+    });
+  }
+  let ms: number;
+  try {
+    ms = toMs(typeof value === 'string' && value.length > 100 ? 'too long' : value);
+  } catch (cause) {
+    throw new OutreachError('VALIDATION_FAILED', `${field}: ${(cause as Error).message}`, {
+      cause,
+      details: { field },
+    });
+  }
+  if (ms === Number.POSITIVE_INFINITY && range.allowInfinity) return ms;
+  if (!Number.isInteger(ms) || ms < min || ms > range.max) {
+    throw new OutreachError(
+      'VALIDATION_FAILED',
+      range.allowInfinity || Number.isFinite(ms) || field.startsWith('pollInterval')
+        ? `${field} must be ${allowed}; got ${typeof value === 'string' ? `"${value.slice(0, 40)}"` : value}.`
+        : `${field} must be finite; only emailDeferralWindow may be Infinity.`,
+      { details: { field, min, max: range.max } },
+    );
+  }
+  return ms;
 }
 
 /** The wait before automatic retry number `retry` (1-based): base × 2^(retry−1), capped. */

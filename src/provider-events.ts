@@ -3,6 +3,8 @@
  */
 import * as z from 'zod';
 import { FAILURE_REASON_IDS, type FailureReasonId } from './failure-reasons.js';
+import { LIMITS } from './limits.js';
+import { safeText } from './validation.js';
 
 const reasonSchema = z.enum(FAILURE_REASON_IDS as [FailureReasonId, ...FailureReasonId[]]);
 
@@ -11,13 +13,13 @@ const reasonSchema = z.enum(FAILURE_REASON_IDS as [FailureReasonId, ...FailureRe
  * (`messageId`, carried in the callback URL or custom args) or by the provider's id.
  */
 export const StatusEventSchema = z
-  .object({
+  .strictObject({
     type: z.literal('status'),
     channel: z.enum(['sms', 'email']),
     /** Our message id. */
-    messageId: z.string().min(1).max(200).optional(),
+    messageId: safeText(200).min(1).optional(),
     /** The provider's message id (Twilio `MessageSid`, SendGrid `sg_message_id` prefix). */
-    providerMessageId: z.string().min(1).max(300).optional(),
+    providerMessageId: safeText(300).min(1).optional(),
     /**
      * What happened: `sending` (accepted/queued at the provider), `sent` (SMS handed to the carrier),
      * `delivered`, `failed` (with a reason), `deferred` (email, retrying), `opted_out` (unsubscribe,
@@ -26,9 +28,9 @@ export const StatusEventSchema = z
     status: z.enum(['sending', 'sent', 'delivered', 'failed', 'deferred', 'opted_out', 'engagement']),
     reason: reasonSchema.optional(),
     /** The provider's raw error code or bounce classification. */
-    code: z.string().max(100).optional(),
+    code: safeText(100).optional(),
     /** The provider's raw status word (e.g. `undelivered`, `bounce`). */
-    providerStatus: z.string().max(100).optional(),
+    providerStatus: safeText(100).optional(),
     /** For engagement events. */
     engagement: z.enum(['open', 'click']).optional(),
     /** SendGrid's deferral attempt number. */
@@ -36,11 +38,11 @@ export const StatusEventSchema = z
     /** When the provider says it happened (ms since epoch); the engine's clock stamps the transition. */
     occurredAt: z.number().finite().optional(),
     /** Provider's unique event id (`sg_event_id`, `I-Twilio-Idempotency-Token`): a repeat is ignored. */
-    eventId: z.string().min(1).max(300).optional(),
+    eventId: safeText(300).min(1).optional(),
     /** A content key for the same event delivered again under a new id; a repeat is ignored. */
-    dedupeKey: z.string().min(1).max(500).optional(),
+    dedupeKey: safeText(500).min(1).optional(),
     /** Free text from the provider (e.g. an SMTP response). */
-    detail: z.string().max(2000).optional(),
+    detail: safeText(2000).optional(),
   })
   .refine((e) => e.messageId !== undefined || e.providerMessageId !== undefined, {
     message: 'A status event needs messageId or providerMessageId',
@@ -50,16 +52,16 @@ export const StatusEventSchema = z
 export type StatusEvent = z.infer<typeof StatusEventSchema>;
 
 /** An opt-out or opt-in that names an address, not a message (e.g. an inbound STOP or START reply). */
-export const SuppressionEventSchema = z.object({
+export const SuppressionEventSchema = z.strictObject({
   type: z.literal('suppression'),
   action: z.enum(['opt_out', 'opt_in']),
   channel: z.enum(['sms', 'email']),
-  address: z.string().min(1).max(320),
+  address: safeText(LIMITS.addressLength).min(1),
   /** The scope whose list changes; the engine's default scope when absent. */
-  scope: z.string().min(1).max(200).optional(),
-  source: z.string().max(100).optional(),
+  scope: safeText(200).min(1).optional(),
+  source: safeText(100).optional(),
   occurredAt: z.number().finite().optional(),
-  eventId: z.string().min(1).max(300).optional(),
+  eventId: safeText(300).min(1).optional(),
 });
 /** An opt-out or opt-in that names an address. */
 export type SuppressionEvent = z.infer<typeof SuppressionEventSchema>;

@@ -3,6 +3,7 @@
  * @module campaign-lifecycle/sendgrid
  */
 
+export type { WebhookRejection } from '../twilio/provider-http.js';
 export type { ParsedSendgridEvents, ParseSendgridEventsOptions, RejectedSendgridEvent } from './sendgrid-events.js';
 export {
   parseSendgridEvents,

@@ -3,7 +3,7 @@
  */
 import type { Clock, EventSink } from 'campaign-lifecycle';
 import { isOutreachError } from 'campaign-lifecycle';
-import { readBodyWithLimit } from '../twilio/provider-http.js';
+import { readBodyWithLimit, reportingRejections, type WebhookRejection } from '../twilio/provider-http.js';
 import { parseSendgridEvents } from './sendgrid-events.js';
 import {
   importSendgridPublicKey,
@@ -26,6 +26,8 @@ export interface SendgridWebhookHandlerOptions {
   readonly clock?: Pick<Clock, 'now'> | undefined;
   /** The suppression scope a `group_resubscribe` lifts; the engine's default when absent. */
   readonly scope?: string | undefined;
+  /** Told of every request answered 4xx and why. @defaultValue a `console.warn` line */
+  readonly onReject?: ((rejection: WebhookRejection) => void) | undefined;
 }
 
 function text(status: number, body: string): Response {
@@ -36,9 +38,11 @@ function text(status: number, body: string): Response {
  * A `(Request) => Promise<Response>` handler for SendGrid's Signed Event Webhook. It answers 405
  * for a method other than POST, 413 for a body over `maxBodyBytes` (before parsing), 401 with no
  * state change for a missing or wrong signature (or a stale timestamp), 400 for a body that is
- * not a JSON array, 500 when `ingest` fails (SendGrid then retries for up to 24 h), and 200
- * otherwise. Events of unmapped types are skipped, not refused, so that SendGrid does not retry
- * the whole batch for ever; the response body says how many were skipped.
+ * not a JSON array or that `ingest` refuses as `VALIDATION_FAILED`, 500 only when `ingest` fails
+ * otherwise (SendGrid then retries for up to 24 h), and 200 otherwise. Events of unmapped types
+ * and events with a malformed field (a NUL in `sg_message_id`) are skipped, not refused, so that
+ * SendGrid does not retry the whole batch for ever; the response body says how many were skipped.
+ * Every 4xx is reported to `onReject` with its reason.
  * @example
  * const handle = sendgridWebhookHandler({ outreach, publicKey: process.env.SENDGRID_WEBHOOK_KEY!, maxAgeSeconds: 600 });
  */
@@ -47,7 +51,7 @@ export function sendgridWebhookHandler(
 ): (request: Request) => Promise<Response> {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   let key: Promise<CryptoKey | null> | undefined;
-  return async (request) => {
+  const handle = async (request: Request): Promise<Response> => {
     if (request.method !== 'POST') {
       return new Response('SendGrid webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
     }
@@ -80,7 +84,8 @@ export function sendgridWebhookHandler(
     if (events.length > 0) {
       try {
         await options.outreach.ingest(events);
-      } catch {
+      } catch (error) {
+        if (isOutreachError(error) && error.code === 'VALIDATION_FAILED') return text(400, error.message);
         return text(500, 'The events could not be recorded; SendGrid will retry.');
       }
     }
@@ -89,4 +94,5 @@ export function sendgridWebhookHandler(
       headers: { 'content-type': 'application/json' },
     });
   };
+  return reportingRejections('sendgrid', handle, options.onReject);
 }

@@ -4,7 +4,7 @@
  */
 import type { Clock, EventSink, ProviderEvent, UnsubscribeTokenPayload } from 'campaign-lifecycle';
 import { escapeHtml, isOutreachError, OutreachError, verifyUnsubscribeToken } from 'campaign-lifecycle';
-import { readBodyWithLimit } from '../twilio/provider-http.js';
+import { readBodyWithLimit, reportingRejections, type WebhookRejection } from '../twilio/provider-http.js';
 
 /** Options of {@link unsubscribeHandler}. */
 export interface UnsubscribeHandlerOptions {
@@ -20,6 +20,8 @@ export interface UnsubscribeHandlerOptions {
   readonly confirmationHtml?: string | undefined;
   /** Larger bodies are refused with 413 before parsing. @defaultValue 16384 (16 KiB) */
   readonly maxBodyBytes?: number | undefined;
+  /** Told of every request answered 4xx and why (never the token). @defaultValue a `console.warn` line */
+  readonly onReject?: ((rejection: WebhookRejection) => void) | undefined;
 }
 
 /** The one key/value pair RFC 8058 puts in the POST body. */
@@ -72,8 +74,10 @@ async function formFields(raw: Uint8Array, contentType: string): Promise<URLSear
  * - `GET` (and `HEAD`) shows a page with a button that makes that POST: a GET never unsubscribes,
  *   since mail scanners prefetch links.
  * - A missing, tampered or expired token gives 400 with a plain message and ingests nothing; a POST
- *   without the one-click pair gives 400; another method 405; a body over `maxBodyBytes` 413; a
- *   failing `ingest` 500 (the mailbox provider or the person may try again).
+ *   without the one-click pair gives 400, and so does a token whose fields `ingest` refuses as
+ *   `VALIDATION_FAILED`; another method 405; a body over `maxBodyBytes` 413; a failing `ingest`
+ *   otherwise 500 (the mailbox provider or the person may try again). Every 4xx is reported to
+ *   `onReject` with its reason.
  * @throws OutreachError `CONFIGURATION_ERROR` when `secret` is shorter than 16 bytes.
  * @example
  * const outreach = createOutreach({ storage, transports, unsubscribe: { baseUrl: 'https://example.org/unsubscribe', secret } });
@@ -96,7 +100,7 @@ export function unsubscribeHandler(options: UnsubscribeHandlerOptions): (request
     options.confirmationHtml ?? page('You are unsubscribed', '<p>You will not receive these emails any more.</p>');
   const now = () => (options.clock ? options.clock.now() : Date.now());
 
-  return async (request) => {
+  const handle = async (request: Request): Promise<Response> => {
     const method = request.method.toUpperCase();
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
       return text(405, 'Open the unsubscribe link in a browser, or POST List-Unsubscribe=One-Click to it.', {
@@ -158,9 +162,13 @@ export function unsubscribeHandler(options: UnsubscribeHandlerOptions): (request
     ];
     try {
       await options.outreach.ingest(events);
-    } catch {
+    } catch (error) {
+      if (isOutreachError(error) && error.code === 'VALIDATION_FAILED') {
+        return text(400, 'This unsubscribe link holds a malformed address or id; reply to the email to unsubscribe.');
+      }
       return text(500, 'The unsubscribe could not be recorded. Please try again in a moment.');
     }
     return html(confirmation);
   };
+  return reportingRejections('unsubscribe', handle, options.onReject);
 }

@@ -3,6 +3,7 @@
  * @module campaign-lifecycle/twilio
  */
 
+export type { WebhookRejection } from './provider-http.js';
 export type { ParseTwilioInboundOptions, ParseTwilioStatusCallbackOptions, TwilioForm } from './twilio-callbacks.js';
 export {
   isTwilioInbound,

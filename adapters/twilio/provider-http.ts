@@ -168,7 +168,10 @@ export function tryParseJson(text: string | undefined): unknown {
 
 /** Shortens provider text kept in results and events. */
 export function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  if (text.length <= max) return text;
+  // Never cut a surrogate pair in two: half of one is not text any storage can keep.
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 2)) ? max - 2 : max - 1;
+  return `${text.slice(0, end)}…`;
 }
 
 /**
@@ -244,4 +247,48 @@ export function timingSafeEqual(a: string, b: string): boolean {
 /** Basic auth header value for `user:password` (UTF-8). */
 export function basicAuth(user: string, password: string): string {
   return `Basic ${toBase64(new TextEncoder().encode(`${user}:${password}`))}`;
+}
+
+/** A request a webhook handler refused with a 4xx status, and why (the body it answered). */
+export interface WebhookRejection {
+  /** The handler that refused it: `twilio`, `sendgrid` or `unsubscribe`. */
+  readonly handler: string;
+  readonly status: number;
+  readonly reason: string;
+  readonly method: string;
+  /** The request path (no query string: it may carry an unsubscribe token). */
+  readonly path: string;
+}
+
+/**
+ * Wraps a web handler so that every 4xx answer is reported to `onReject` (by default a
+ * `console.warn` line) with its reason: a refused webhook is never silent.
+ */
+export function reportingRejections(
+  handler: string,
+  handle: (request: Request) => Promise<Response>,
+  onReject: ((rejection: WebhookRejection) => void) | undefined,
+): (request: Request) => Promise<Response> {
+  const report =
+    onReject ??
+    ((r: WebhookRejection) =>
+      console.warn(
+        `[campaign-lifecycle] ${r.handler} webhook refused ${r.method} ${r.path} with ${r.status}: ${r.reason}`,
+      ));
+  return async (request) => {
+    const response = await handle(request);
+    if (response.status >= 400 && response.status < 500) {
+      let path = '';
+      try {
+        path = new URL(request.url).pathname;
+      } catch {}
+      const reason = clip(await response.clone().text(), 500);
+      try {
+        report({ handler, status: response.status, reason, method: request.method, path });
+      } catch {
+        // A throwing logger must not turn a refusal into a 500.
+      }
+    }
+    return response;
+  };
 }

@@ -4,7 +4,7 @@
  */
 import type { EventSink, ProviderEvent } from 'campaign-lifecycle';
 import { isOutreachError } from 'campaign-lifecycle';
-import { readBodyWithLimit } from './provider-http.js';
+import { readBodyWithLimit, reportingRejections, type WebhookRejection } from './provider-http.js';
 import { isTwilioInbound, parseTwilioInbound, parseTwilioStatusCallback } from './twilio-callbacks.js';
 import { createTwilioVerifier } from './twilio-signature.js';
 
@@ -25,6 +25,8 @@ export interface TwilioWebhookHandlerOptions {
   readonly scope?: string | undefined;
   /** Larger bodies are refused with 413 before parsing. @defaultValue 65536 (64 KiB) */
   readonly maxBodyBytes?: number | undefined;
+  /** Told of every request answered 4xx and why. @defaultValue a `console.warn` line */
+  readonly onReject?: ((rejection: WebhookRejection) => void) | undefined;
 }
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
@@ -55,8 +57,10 @@ function formFromJson(value: unknown): Record<string, string> | undefined {
  * opt-in events; other bodies with `MessageStatus` / `SmsStatus` are status callbacks and become
  * status events. It answers 405 for a method other than POST, 413 for a body over `maxBodyBytes`
  * (before parsing), 401 with no state change for a missing or wrong `X-Twilio-Signature`, 400 for
- * a malformed body, 500 when `ingest` fails (Twilio then retries), and otherwise 200: empty for a
- * status callback, an empty TwiML `<Response/>` for an inbound message.
+ * a malformed body or field (a NUL in `MessageSid` or our message id: anything `ingest` refuses as
+ * `VALIDATION_FAILED`), 500 only when `ingest` fails otherwise (Twilio then retries), and otherwise
+ * 200: empty for a status callback, an empty TwiML `<Response/>` for an inbound message. Every 4xx
+ * is reported to `onReject` with its reason.
  * @example
  * const handle = twilioWebhookHandler({ outreach, authToken: process.env.TWILIO_AUTH_TOKEN!, publicUrl: 'https://hooks.example.com' });
  * export default { fetch: handle }; // Bun, Deno, workers; or wrap it in your framework's route
@@ -64,7 +68,7 @@ function formFromJson(value: unknown): Record<string, string> | undefined {
 export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (request: Request) => Promise<Response> {
   const verify = createTwilioVerifier(options.authToken);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
-  return async (request) => {
+  const handle = async (request: Request): Promise<Response> => {
     if (request.method !== 'POST') {
       return new Response('Twilio webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
     }
@@ -123,7 +127,9 @@ export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (req
     if (events.length > 0) {
       try {
         await options.outreach.ingest(events);
-      } catch {
+      } catch (error) {
+        // A refused event is the request's fault: a retry would be refused the same way.
+        if (isOutreachError(error) && error.code === 'VALIDATION_FAILED') return text(400, error.message);
         return text(500, 'The events could not be recorded; Twilio will retry.');
       }
     }
@@ -131,4 +137,5 @@ export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (req
       ? new Response(EMPTY_TWIML, { status: 200, headers: { 'content-type': 'text/xml; charset=utf-8' } })
       : new Response(null, { status: 200 });
   };
+  return reportingRejections('twilio', handle, options.onReject);
 }

@@ -7,7 +7,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type InfoRecord, type Options, parse } from 'csv-parse';
 import { OutreachError } from '../errors.js';
+import { LIMITS } from '../limits.js';
 import type { Channel } from '../statuses.js';
+import { textProblem } from '../validation.js';
 import { normalizeEmail } from './email.js';
 import { assertCountryCodes, type CountryCode, normalizePhone } from './phone.js';
 
@@ -62,6 +64,7 @@ export type RejectionCode =
   | 'invalid_email'
   | 'missing_address'
   | 'malformed_row'
+  | 'invalid_cell'
   | 'duplicate';
 
 /** One refused row. */
@@ -152,8 +155,22 @@ function checkHeader(record: string[]): string[] {
       details: { reason: 'binary' },
     });
   }
+  if (columns.length > LIMITS.fieldsPerContact) {
+    throw new OutreachError(
+      'CSV_INVALID',
+      `The CSV header has ${columns.length} columns; a contact holds at most ${LIMITS.fieldsPerContact} fields.`,
+      { details: { reason: 'columns', max: LIMITS.fieldsPerContact } },
+    );
+  }
   const seen = new Set<string>();
   for (const c of columns) {
+    if (c.length > LIMITS.fieldNameLength) {
+      throw new OutreachError(
+        'CSV_INVALID',
+        `The CSV header has a column name of ${c.length} characters; names are at most ${LIMITS.fieldNameLength}.`,
+        { details: { reason: 'column_name', max: LIMITS.fieldNameLength } },
+      );
+    }
     if (c === '') continue;
     if (c === '__proto__')
       throw new OutreachError('CSV_INVALID', 'The CSV header has a column named "__proto__"; rename it.');
@@ -218,6 +235,23 @@ async function* chunksOf(source: CsvSource): AsyncGenerator<Buffer> {
     else if (chunk instanceof Uint8Array) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     else throw new OutreachError('CSV_INVALID', 'The CSV source yielded a chunk that is neither text nor bytes.');
   }
+}
+
+/** The first cell no contact field may hold (a NUL, or more than LIMITS.fieldValueLength characters), and why. */
+function badCell(header: readonly string[], record: readonly string[]): { column: string; reason: string } | null {
+  for (let i = 0; i < header.length; i++) {
+    const value = record[i] as string;
+    const column = header[i] as string;
+    if (value.length > LIMITS.fieldValueLength) {
+      return {
+        column,
+        reason: `The "${column}" cell has ${value.length} characters; a cell holds at most ${LIMITS.fieldValueLength}.`,
+      };
+    }
+    const problem = textProblem(value);
+    if (problem) return { column, reason: `The "${column}" cell ${problem}; remove it and import the row again.` };
+  }
+  return null;
 }
 
 /** Counts physical line breaks (CRLF, LF or CR) inside a record's fields, and the CRLFs among them. */
@@ -420,6 +454,11 @@ export async function importContactsCsv(
           code: 'malformed_row',
           reason: `The row has ${record.length} cells but the header has ${header.length}; quote cells that contain commas.`,
         });
+        continue;
+      }
+      const bad = badCell(header, record);
+      if (bad) {
+        report({ line, column: bad.column, code: 'invalid_cell', reason: bad.reason });
         continue;
       }
       const column = result.addressColumn;

@@ -9,6 +9,7 @@ import type { CampaignContent } from '../content.js';
 import { EmailContentSchema, SmsContentSchema } from '../content.js';
 import { OutreachError } from '../errors.js';
 import { FAILURE_REASONS } from '../failure-reasons.js';
+import { LIMITS } from '../limits.js';
 import { type CampaignEvent, campaignCan, inFlightCount, initialCampaignState } from '../machines/campaign.js';
 import type { StorageTransaction } from '../ports/storage.js';
 import type { CampaignRecord, ContactRecord, MessageRecord } from '../records.js';
@@ -25,27 +26,28 @@ import { createId } from './ids.js';
 import type { CampaignAction } from './views.js';
 import type { EngineWorker } from './worker.js';
 
-const NameSchema = z.string().trim().min(1, 'a campaign needs a name').max(200);
+// The door (door.ts) has checked every argument against LIMITS already; these shape the parsed values.
+const NameSchema = z.string().trim().min(1, 'a campaign needs a name').max(LIMITS.nameLength);
 const CreateSchema = z.object({
   name: NameSchema,
   channel: z.enum(['sms', 'email']),
-  scope: z.string().trim().min(1).max(200).optional(),
-  description: z.string().max(2000).optional(),
+  scope: z.string().trim().min(1).max(LIMITS.scopeLength).optional(),
+  description: z.string().max(LIMITS.descriptionLength).optional(),
   content: z.unknown().optional(),
   metadata: z.record(z.string(), z.string()).optional(),
 });
 const ContactsSchema = z
   .array(
     z.object({
-      address: z.string().max(320),
-      fields: z.record(z.string().max(200), z.string().max(10_000)).optional(),
+      address: z.string().max(LIMITS.addressLength),
+      fields: z.record(z.string().max(LIMITS.fieldNameLength), z.string().max(LIMITS.fieldValueLength)).optional(),
     }),
   )
-  .max(100_000, 'add at most 100,000 contacts per call; import a CSV for more');
+  .max(LIMITS.contactsPerCall, `add at most ${LIMITS.contactsPerCall} contacts per call; import a CSV for more`);
 const ScheduleAtSchema = z.union([z.date(), z.number().finite()]);
 const UpdateSchema = z.object({
   name: NameSchema.optional(),
-  description: z.string().max(2000).optional(),
+  description: z.string().max(LIMITS.descriptionLength).optional(),
   content: z.unknown().optional(),
   metadata: z.record(z.string(), z.string()).optional(),
 });

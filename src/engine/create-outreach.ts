@@ -6,7 +6,8 @@
 import type { CsvSource, importContactsCsv } from '../contacts/csv-import.js';
 import type { CountryCode } from '../contacts/phone.js';
 import type { CampaignContent, OutgoingEmail, OutgoingSms } from '../content.js';
-import { type Duration, toMs } from '../duration.js';
+import type { Duration } from '../duration.js';
+import type { LIMITS } from '../limits.js';
 import type { Policy, PolicyInput } from '../policy.js';
 import type { Clock } from '../ports/clock.js';
 import type { Storage } from '../ports/storage.js';
@@ -15,6 +16,7 @@ import type { IngestResult, ProviderEvent } from '../provider-events.js';
 import type { ContactRecord, MessageRecord } from '../records.js';
 import type { CampaignStatus, Channel, MessageCounts, MessageStatus } from '../statuses.js';
 import { createCampaignCommands } from './campaign-commands.js';
+import { checkOptions, guardOutreach } from './door.js';
 import { createEngineCore } from './engine-core.js';
 import type { OutreachListener } from './events.js';
 import { createIngest } from './ingest.js';
@@ -122,7 +124,12 @@ export interface OutreachWorker {
   readonly running: boolean;
 }
 
-/** The engine: campaign commands, provider-event ingestion, queries, subscriptions and the worker. */
+/**
+ * The engine: campaign commands, provider-event ingestion, queries, subscriptions and the worker.
+ * Every method checks its arguments first (strict objects, well-formed text, the bounds of
+ * {@link LIMITS}): a caller mistake rejects with `VALIDATION_FAILED` naming the field, the same on
+ * every storage, and changes nothing. The two exports throw it synchronously, before the stream exists.
+ */
 export interface Outreach {
   /** The resolved policy (durations in ms). */
   readonly policy: Policy;
@@ -225,6 +232,8 @@ export interface CampaignStats {
 
 /**
  * Creates the engine.
+ * @throws OutreachError `VALIDATION_FAILED` naming the option at fault (unknown options are refused
+ * by name; ranges are in {@link LIMITS}).
  * @example
  * const clock = createFakeClock();
  * const outreach = createOutreach({ storage: memoryStorage(), clock, transports: { sms: simulatedSmsCarrier({ clock }) } });
@@ -236,18 +245,12 @@ export interface CampaignStats {
  * await clock.advance('15m');
  */
 export function createOutreach(options: OutreachOptions): Outreach {
+  const { pollMs: poll } = checkOptions(options);
   const core = createEngineCore(options);
-  const pollMs =
-    options.pollInterval === false
-      ? undefined
-      : options.pollInterval !== undefined
-        ? toMs(options.pollInterval)
-        : core.storage.info.shared
-          ? 1000
-          : undefined;
+  const pollMs = poll === false ? undefined : poll !== undefined ? poll : core.storage.info.shared ? 1000 : undefined;
   // The worker connects transports to the engine itself (simulated carriers report through `ingest`).
   const worker = createWorker(core, pollMs, () => outreach);
-  const outreach: Outreach = {
+  const outreach: Outreach = guardOutreach({
     policy: core.policy,
     clock: core.clock,
     storage: core.storage,
@@ -259,6 +262,6 @@ export function createOutreach(options: OutreachOptions): Outreach {
       return () => core.listeners.delete(listener);
     },
     worker,
-  };
+  });
   return outreach;
 }

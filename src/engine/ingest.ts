@@ -3,6 +3,7 @@
  * finds each message by our id or the provider's, and applies the events in one transaction.
  */
 import * as z from 'zod';
+import { LIMITS } from '../limits.js';
 import type { MessageEvent } from '../machines/message-events.js';
 import type { SeenKey } from '../ports/storage.js';
 import {
@@ -19,7 +20,7 @@ import type { MessageChange } from './message-batch.js';
 import type { EngineWorker } from './worker.js';
 
 /** At most 10,000 events a call: a webhook batch is far smaller (SendGrid posts up to 768 KB). */
-const BatchSchema = z.array(ProviderEventSchema).max(10_000);
+const BatchSchema = z.array(ProviderEventSchema).max(LIMITS.eventsPerIngest);
 
 /** Builds `ingest` over the core; the worker is kicked after each batch. */
 export function createIngest(core: EngineCore, worker: EngineWorker) {
