@@ -2,20 +2,25 @@
  * Streaming CSV import of contacts: csv-parse reads the file record by record, each row's address
  * is normalised, duplicates are dropped, bad rows are reported with their line, and good rows go to
  * the caller in awaited batches, so a file of a million rows never sits in memory.
+ *
+ * Runtime-neutral: no Node built-in and no Node global. Chunks are decoded with `TextDecoder` and fed
+ * to csv-parse's platform-neutral build (`csv-parse/browser/esm`, which carries its own `Buffer`),
+ * loaded on the first import so that loading the library does not pay for the parser.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { type InfoRecord, type Options, parse } from 'csv-parse';
+import type { InfoRecord, Options } from 'csv-parse/browser/esm';
 import { OutreachError } from '../errors.js';
 import type { Channel } from '../statuses.js';
 import { normalizeEmail } from './email.js';
 import { assertCountryCodes, type CountryCode, normalizePhone } from './phone.js';
 
-/** Where a CSV comes from: text, bytes, a Node stream, a web stream or any async iterable of chunks. */
+/**
+ * Where a CSV comes from: text, bytes, a web `ReadableStream`, or any (async) iterable of text or
+ * byte chunks; a Node `Readable` (e.g. `fs.createReadStream(path)`) is an async iterable of bytes.
+ * Bytes are read as UTF-8.
+ */
 export type CsvSource =
   | string
   | Uint8Array
-  | NodeJS.ReadableStream
   | ReadableStream<string | Uint8Array>
   | AsyncIterable<string | Uint8Array>
   | Iterable<string | Uint8Array>;
@@ -185,13 +190,40 @@ function validateOptions(options: CsvImportOptions): void {
   ]);
 }
 
-async function* chunksOf(source: CsvSource): AsyncGenerator<Buffer> {
+// Text is fed to the parser in pieces of at most this many characters, so that one huge string or
+// byte chunk does not turn into one huge array of records.
+const PIECE = 64 * 1024;
+
+/** Splits text into pieces of at most {@link PIECE} characters, never between the halves of a surrogate pair. */
+function* piecesOf(text: string): Generator<string> {
+  let start = 0;
+  while (text.length - start > PIECE) {
+    let end = start + PIECE;
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff) end--;
+    yield text.slice(start, end);
+    start = end;
+  }
+  if (start < text.length) yield start === 0 ? text : text.slice(start);
+}
+
+/** The source as text pieces: bytes are decoded as UTF-8, a multi-byte character split across chunks included. */
+async function* textOf(source: CsvSource): AsyncGenerator<string> {
   if (typeof source === 'string') {
-    yield Buffer.from(source, 'utf8');
+    yield* piecesOf(source);
     return;
   }
+  const decoder = new TextDecoder('utf-8');
+  const decode = (bytes: Uint8Array) => {
+    const pieces: string[] = [];
+    for (let at = 0; at < bytes.byteLength; at += PIECE) {
+      pieces.push(decoder.decode(bytes.subarray(at, at + PIECE), { stream: true }));
+    }
+    return pieces;
+  };
   if (source instanceof Uint8Array) {
-    yield Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+    yield* decode(source);
+    yield decoder.decode();
     return;
   }
   let iterable: AsyncIterable<unknown> | Iterable<unknown>;
@@ -214,9 +246,72 @@ async function* chunksOf(source: CsvSource): AsyncGenerator<Buffer> {
     iterable = source as AsyncIterable<unknown>;
   }
   for await (const chunk of iterable) {
-    if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8');
-    else if (chunk instanceof Uint8Array) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (typeof chunk === 'string') yield* piecesOf(chunk);
+    else if (chunk instanceof Uint8Array) yield* decode(chunk);
     else throw new OutreachError('CSV_INVALID', 'The CSV source yielded a chunk that is neither text nor bytes.');
+  }
+  yield decoder.decode();
+}
+
+/** The part of csv-parse's `Parser` (a Node-style transform stream) used here. */
+interface CsvParserStream {
+  write(text: string): boolean;
+  end(): void;
+  read(): unknown;
+  on(event: 'readable' | 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  destroy(): unknown;
+}
+
+/** One record and the physical line it starts on. */
+interface ParsedRow {
+  record: string[];
+  line: number;
+}
+
+/**
+ * Parses the source record by record: each text piece is written to the parser and the records it
+ * completes are yielded (and awaited by the caller) before the next piece is read, so a slow consumer
+ * slows the reader and memory holds one piece's records at most.
+ */
+async function* parsedRows(source: CsvSource, parser: CsvParserStream): AsyncGenerator<ParsedRow> {
+  let failure: { error: unknown } | null = null;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const signal = () => {
+    const resolve = wake;
+    wake = null;
+    resolve?.();
+  };
+  parser.on('readable', signal);
+  parser.on('end', () => {
+    ended = true;
+    signal();
+  });
+  parser.on('error', (error) => {
+    failure = { error };
+    signal();
+  });
+  function* ready(): Generator<ParsedRow> {
+    for (let row = parser.read(); row !== null; row = parser.read()) yield row as ParsedRow;
+    if (failure) throw failure.error;
+  }
+  try {
+    for await (const text of textOf(source)) {
+      if (text === '') continue;
+      parser.write(text);
+      yield* ready();
+    }
+    parser.end();
+    for (;;) {
+      yield* ready();
+      if (ended) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    if (!ended) parser.destroy();
   }
 }
 
@@ -285,17 +380,6 @@ export async function importContactsCsv(
     lastEmpty = context.empty_lines;
     return { record, line: lastEnd - breaks };
   };
-  const parser = parse({
-    bom: true,
-    // Lines are computed here, in parse order, so that skips (also reported in parse order) agree.
-    // csv-parse types on_record as returning a record; it passes any value through.
-    on_record: onRecord as unknown as Options['on_record'],
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    trim: true,
-  });
   const result: CsvImportResult = {
     imported: 0,
     duplicates: 0,
@@ -317,7 +401,8 @@ export async function importContactsCsv(
   // remembers how many records came before it, so it is reported in its place.
   const skipped: { after: number; row: RejectedRow }[] = [];
   let consumed = 0;
-  parser.on('skip', (error: { code?: string; empty_lines?: number }) => {
+  const onSkip = (error: { code?: string; empty_lines?: number } | undefined) => {
+    if (error === undefined) return undefined;
     skipped.push({
       after: parser.info.records,
       row: {
@@ -330,11 +415,21 @@ export async function importContactsCsv(
             : `The row cannot be read as CSV (${error.code ?? 'parse error'}); check its quotes.`,
       },
     });
+    return undefined;
+  };
+  const { Parser } = await import('csv-parse/browser/esm');
+  const parser = new Parser({
+    bom: true,
+    // Lines are computed here, in parse order, so that skips (also reported in parse order) agree.
+    // csv-parse types on_record as returning a record; it passes any value through.
+    on_record: onRecord as unknown as Options['on_record'],
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    trim: true,
+    on_skip: onSkip,
   });
-
-  const feeding = pipeline(Readable.from(chunksOf(source)), parser);
-  // The loop below may stop early (bad header, maxRows); the rejection then surfaces there, not here.
-  feeding.catch(() => {});
 
   const seen = new Map<string, number>();
   let header: string[] | null = null;
@@ -383,8 +478,8 @@ export async function importContactsCsv(
     result.imported += rows.length;
   };
 
-  try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; line: number }>) {
+  {
+    for await (const item of parsedRows(source, parser)) {
       const { record, line } = item;
       drainSkipped(consumed);
       consumed++;
@@ -463,11 +558,7 @@ export async function importContactsCsv(
       batch.push({ address, fields, line });
       if (batch.length >= batchSize) await flush();
     }
-  } catch (error) {
-    parser.destroy();
-    throw error;
   }
-  await feeding;
   drainSkipped(Number.POSITIVE_INFINITY);
   if (header === null) {
     throw new OutreachError(
