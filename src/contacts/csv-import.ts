@@ -253,14 +253,19 @@ async function* textOf(source: CsvSource): AsyncGenerator<string> {
   yield decoder.decode();
 }
 
-/** The part of csv-parse's `Parser` (a Node-style transform stream) used here. */
-interface CsvParserStream {
+/**
+ * The part of csv-parse's `Parser` used here. Text goes in through `write` (which turns it into the
+ * build's own `Buffer` and parses it synchronously) and records come out through `read`; the end of
+ * input goes straight to the parser core, because the platform-neutral build's stream `end()` calls
+ * a `destroy` its stream shim lacks.
+ */
+interface CsvParser {
   write(text: string): boolean;
-  end(): void;
   read(): unknown;
-  on(event: 'readable' | 'end', listener: () => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
-  destroy(): unknown;
+  api: {
+    parse(text: undefined, end: true, push: (item: unknown) => void, close: () => void): Error | undefined;
+  };
 }
 
 /** One record and the physical line it starts on. */
@@ -272,47 +277,29 @@ interface ParsedRow {
 /**
  * Parses the source record by record: each text piece is written to the parser and the records it
  * completes are yielded (and awaited by the caller) before the next piece is read, so a slow consumer
- * slows the reader and memory holds one piece's records at most.
+ * slows the reader and memory holds one piece's records at most. Stopping early (a bad header,
+ * `maxRows`) just drops the parser: it holds nothing to release.
  */
-async function* parsedRows(source: CsvSource, parser: CsvParserStream): AsyncGenerator<ParsedRow> {
+async function* parsedRows(source: CsvSource, parser: CsvParser): AsyncGenerator<ParsedRow> {
   let failure: { error: unknown } | null = null;
-  let ended = false;
-  let wake: (() => void) | null = null;
-  const signal = () => {
-    const resolve = wake;
-    wake = null;
-    resolve?.();
-  };
-  parser.on('readable', signal);
-  parser.on('end', () => {
-    ended = true;
-    signal();
-  });
   parser.on('error', (error) => {
     failure = { error };
-    signal();
   });
-  function* ready(): Generator<ParsedRow> {
+  for await (const text of textOf(source)) {
+    if (text === '') continue;
+    parser.write(text);
     for (let row = parser.read(); row !== null; row = parser.read()) yield row as ParsedRow;
-    if (failure) throw failure.error;
+    if (failure) throw (failure as { error: unknown }).error;
   }
-  try {
-    for await (const text of textOf(source)) {
-      if (text === '') continue;
-      parser.write(text);
-      yield* ready();
-    }
-    parser.end();
-    for (;;) {
-      yield* ready();
-      if (ended) return;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    }
-  } finally {
-    if (!ended) parser.destroy();
-  }
+  const last: ParsedRow[] = [];
+  const error = parser.api.parse(
+    undefined,
+    true,
+    (row) => last.push(row as ParsedRow),
+    () => {},
+  );
+  if (error !== undefined) throw error;
+  yield* last;
 }
 
 /** Counts physical line breaks (CRLF, LF or CR) inside a record's fields, and the CRLFs among them. */
@@ -479,7 +466,7 @@ export async function importContactsCsv(
   };
 
   {
-    for await (const item of parsedRows(source, parser)) {
+    for await (const item of parsedRows(source, parser as unknown as CsvParser)) {
       const { record, line } = item;
       drainSkipped(consumed);
       consumed++;
