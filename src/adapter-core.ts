@@ -10,6 +10,6 @@
 export { toMs } from './duration.js';
 export { isOutreachError, OutreachError } from './errors.js';
 export { FAILURE_REASON_IDS, reasonForSendgridEvent, reasonForTwilioCode } from './failure-reasons.js';
-export { escapeHtml } from './templates/content-render.js';
 export { emptyCounts } from './statuses.js';
+export { escapeHtml } from './templates/content-render.js';
 export { verifyUnsubscribeToken } from './templates/unsubscribe-token.js';

@@ -464,87 +464,84 @@ export async function importContactsCsv(
     await onBatch(rows);
     result.imported += rows.length;
   };
+  for await (const item of parsedRows(source, parser as unknown as CsvParser)) {
+    const { record, line } = item;
+    drainSkipped(consumed);
+    consumed++;
 
-  {
-    for await (const item of parsedRows(source, parser as unknown as CsvParser)) {
-      const { record, line } = item;
-      drainSkipped(consumed);
-      consumed++;
-
-      if (header === null) {
-        header = checkHeader(record);
-        addressIndex = findAddressColumn(header, options);
-        result.columns = header;
-        result.addressColumn = header[addressIndex] as string;
-        continue;
-      }
-      result.rows++;
-      if (maxRows !== undefined && result.rows > maxRows) {
-        throw new OutreachError(
-          'PAYLOAD_TOO_LARGE',
-          `The CSV has more than ${maxRows} data rows; split it into smaller files.`,
-          { details: { maxRows, line } },
-        );
-      }
-      if (record.length < header.length) {
-        report({
-          line,
-          column: header[record.length] ?? null,
-          code: 'malformed_row',
-          reason: `The row has ${record.length} cells but the header has ${header.length}: "${header[record.length]}" and later columns are missing.`,
-        });
-        continue;
-      }
-      if (record.length > header.length && record.slice(header.length).some((v) => v !== '')) {
-        report({
-          line,
-          column: null,
-          code: 'malformed_row',
-          reason: `The row has ${record.length} cells but the header has ${header.length}; quote cells that contain commas.`,
-        });
-        continue;
-      }
-      const column = result.addressColumn;
-      const raw = record[addressIndex] as string;
-      if (raw === '') {
-        // A row of empty cells (spreadsheets leave them at the end) is not a row.
-        if (record.every((v) => v === '')) {
-          result.rows--;
-          continue;
-        }
-        report({ line, column, code: 'missing_address', reason: `The "${column}" cell is empty.` });
-        continue;
-      }
-      let address: string;
-      if (channel === 'sms') {
-        const r = normalizePhone(raw, phoneOptions);
-        if (!r.ok) {
-          report({ line, column, code: r.reason, reason: r.message, value: raw });
-          continue;
-        }
-        address = r.e164;
-      } else {
-        const r = normalizeEmail(raw);
-        if (!r.ok) {
-          report({ line, column, code: r.reason, reason: r.message, value: raw });
-          continue;
-        }
-        address = r.email;
-      }
-      const first = seen.get(address);
-      if (first !== undefined) {
-        report({ line, column, code: 'duplicate', reason: `${address} already appears on line ${first}.`, value: raw });
-        continue;
-      }
-      seen.set(address, line);
-      const fields: Record<string, string> = {};
-      for (let i = 0; i < header.length; i++) {
-        const name = header[i] as string;
-        if (name !== '') fields[name] = record[i] as string;
-      }
-      batch.push({ address, fields, line });
-      if (batch.length >= batchSize) await flush();
+    if (header === null) {
+      header = checkHeader(record);
+      addressIndex = findAddressColumn(header, options);
+      result.columns = header;
+      result.addressColumn = header[addressIndex] as string;
+      continue;
     }
+    result.rows++;
+    if (maxRows !== undefined && result.rows > maxRows) {
+      throw new OutreachError(
+        'PAYLOAD_TOO_LARGE',
+        `The CSV has more than ${maxRows} data rows; split it into smaller files.`,
+        { details: { maxRows, line } },
+      );
+    }
+    if (record.length < header.length) {
+      report({
+        line,
+        column: header[record.length] ?? null,
+        code: 'malformed_row',
+        reason: `The row has ${record.length} cells but the header has ${header.length}: "${header[record.length]}" and later columns are missing.`,
+      });
+      continue;
+    }
+    if (record.length > header.length && record.slice(header.length).some((v) => v !== '')) {
+      report({
+        line,
+        column: null,
+        code: 'malformed_row',
+        reason: `The row has ${record.length} cells but the header has ${header.length}; quote cells that contain commas.`,
+      });
+      continue;
+    }
+    const column = result.addressColumn;
+    const raw = record[addressIndex] as string;
+    if (raw === '') {
+      // A row of empty cells (spreadsheets leave them at the end) is not a row.
+      if (record.every((v) => v === '')) {
+        result.rows--;
+        continue;
+      }
+      report({ line, column, code: 'missing_address', reason: `The "${column}" cell is empty.` });
+      continue;
+    }
+    let address: string;
+    if (channel === 'sms') {
+      const r = normalizePhone(raw, phoneOptions);
+      if (!r.ok) {
+        report({ line, column, code: r.reason, reason: r.message, value: raw });
+        continue;
+      }
+      address = r.e164;
+    } else {
+      const r = normalizeEmail(raw);
+      if (!r.ok) {
+        report({ line, column, code: r.reason, reason: r.message, value: raw });
+        continue;
+      }
+      address = r.email;
+    }
+    const first = seen.get(address);
+    if (first !== undefined) {
+      report({ line, column, code: 'duplicate', reason: `${address} already appears on line ${first}.`, value: raw });
+      continue;
+    }
+    seen.set(address, line);
+    const fields: Record<string, string> = {};
+    for (let i = 0; i < header.length; i++) {
+      const name = header[i] as string;
+      if (name !== '') fields[name] = record[i] as string;
+    }
+    batch.push({ address, fields, line });
+    if (batch.length >= batchSize) await flush();
   }
   drainSkipped(Number.POSITIVE_INFINITY);
   if (header === null) {
