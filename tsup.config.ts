@@ -11,6 +11,8 @@ export const entries = {
 } as const;
 
 const peers = ['pg', '@electric-sql/pglite'];
+// Resolved when the package is used, by package.json "imports" (csv-parse's Node or neutral build).
+const packageImports = ['#csv-parse'];
 
 // Two builds into dist/ (`npm run build` empties it first, so neither cleans under the other):
 export default defineConfig([
@@ -30,7 +32,7 @@ export default defineConfig([
     // Rollup's pass also keeps the CSV parser's `import()` an `import()` in the CommonJS build (esbuild alone
     // would turn it into a `require` of an ESM-only module).
     treeshake: true,
-    external: peers,
+    external: [...peers, ...packageImports],
     esbuildOptions(options) {
       options.alias = { 'campaign-lifecycle': './src/adapter-core.ts' };
     },

@@ -4,10 +4,12 @@
  * the caller in awaited batches, so a file of a million rows never sits in memory.
  *
  * Runtime-neutral: no Node built-in and no Node global. Chunks are decoded with `TextDecoder` and fed
- * to csv-parse's platform-neutral build (`csv-parse/browser/esm`, which carries its own `Buffer`),
- * loaded on the first import so that loading the library does not pay for the parser.
+ * to csv-parse, loaded on the first import so that loading the library does not pay for the parser:
+ * `#csv-parse` (package.json "imports") is csv-parse itself where the `node` condition holds (Node, Bun,
+ * Deno), and its platform-neutral build (`csv-parse/browser/esm`, which carries its own `Buffer`)
+ * everywhere else.
  */
-import type { InfoRecord, Options } from 'csv-parse/browser/esm';
+import type { InfoRecord, Options } from '#csv-parse';
 import { OutreachError } from '../errors.js';
 import type { Channel } from '../statuses.js';
 import { normalizeEmail } from './email.js';
@@ -404,7 +406,7 @@ export async function importContactsCsv(
     });
     return undefined;
   };
-  const { Parser } = await import('csv-parse/browser/esm');
+  const { Parser } = await import('#csv-parse');
   const parser = new Parser({
     bom: true,
     // Lines are computed here, in parse order, so that skips (also reported in parse order) agree.

@@ -123,7 +123,21 @@ try {
 
   writeFileSync(join(consumer, 'smoke.mjs'), esmScript());
   writeFileSync(join(consumer, 'smoke.cjs'), cjsScript());
-  for (const script of ['smoke.mjs', 'smoke.cjs']) {
+  // CSV import loads its parser on first use through package.json "imports" (#csv-parse): prove that
+  // resolves inside the installed package from both builds.
+  const csvCheck = (format) => `
+const csv = 'phone,name\\n+14155550101,Ada\\n';
+importContactsCsv(csv, { channel: 'sms' }, async () => {}).then((r) => {
+  if (r.imported !== 1) { console.error('not ok - ${format} CSV import', JSON.stringify(r)); process.exit(1); }
+  console.log('ok - ${format} CSV import through #csv-parse');
+}, (error) => { console.error('not ok - ${format} CSV import', error); process.exit(1); });
+`;
+  writeFileSync(join(consumer, 'csv.mjs'), `import { importContactsCsv } from '${pkg.name}';\n${csvCheck('import')}`);
+  writeFileSync(
+    join(consumer, 'csv.cjs'),
+    `const { importContactsCsv } = require('${pkg.name}');\n${csvCheck('require')}`,
+  );
+  for (const script of ['smoke.mjs', 'smoke.cjs', 'csv.mjs', 'csv.cjs']) {
     try {
       process.stdout.write(run(process.execPath, [script], consumer));
     } catch (error) {
