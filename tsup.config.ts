@@ -10,15 +10,39 @@ export const entries = {
   sendgrid: 'adapters/sendgrid/index.ts',
 } as const;
 
-export default defineConfig({
-  entry: entries,
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  splitting: true,
-  treeshake: true,
-  // Adapters import the core through its public name; keep it external so they share one copy.
-  external: ['campaign-lifecycle', 'pg', '@electric-sql/pglite'],
-});
+const peers = ['pg', '@electric-sql/pglite'];
+// Resolved when the package is used, by package.json "imports" (csv-parse's Node or neutral build).
+const packageImports = ['#csv-parse'];
+
+// Two builds into dist/ (`npm run build` empties it first, so neither cleans under the other):
+export default defineConfig([
+  {
+    // JavaScript. Adapters import the core through its public name, resolved here to src/adapter-core.ts
+    // (the few core values they use), not to the whole core: esbuild splits chunks by which entries
+    // reach a file, so an adapter reaching src/index.ts would load the engine, XState and
+    // libphonenumber-js. Files used by several entries go to shared chunks, so there is still one copy
+    // of each (one `OutreachError` class) per format.
+    entry: entries,
+    format: ['esm', 'cjs'],
+    dts: false,
+    clean: false,
+    sourcemap: true,
+    target: 'node20',
+    splitting: true,
+    // Rollup's pass also keeps the CSV parser's `import()` an `import()` in the CommonJS build (esbuild alone
+    // would turn it into a `require` of an ESM-only module).
+    treeshake: true,
+    external: [...peers, ...packageImports],
+    esbuildOptions(options) {
+      options.alias = { 'campaign-lifecycle': './src/adapter-core.ts' };
+    },
+  },
+  {
+    // Declarations. Here the core stays external, so the adapters' types refer to the core's own.
+    entry: entries,
+    format: ['esm', 'cjs'],
+    dts: { only: true },
+    clean: false,
+    external: ['campaign-lifecycle', ...peers],
+  },
+]);

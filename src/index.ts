@@ -119,6 +119,7 @@ export type {
   Transport,
   TransportLimits,
 } from './ports/transport.js';
+export { providerEventProblem } from './provider-event-check.js';
 export type { EventSink, IngestResult, ProviderEvent, StatusEvent, SuppressionEvent } from './provider-events.js';
 export { ProviderEventSchema, StatusEventSchema, SuppressionEventSchema } from './provider-events.js';
 export type {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { entries } from '../tsup.config.js';
-import { type PackageManifest, packageShapeProblems, subpathFor } from './package/package-shape.js';
+import { type PackageManifest, packageShapeProblems, stubProblems, subpathFor } from './package/package-shape.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as PackageManifest;
@@ -13,7 +13,7 @@ function validFixture(): PackageManifest & Record<string, unknown> {
   return {
     type: 'module',
     sideEffects: false,
-    files: ['dist'],
+    files: ['dist', 'memory'],
     main: './dist/index.cjs',
     module: './dist/index.js',
     types: './dist/index.d.cts',
@@ -45,6 +45,26 @@ describe('package: exports map', () => {
     expect(packageShapeProblems(pkg, entries, (file) => existsSync(`${root}${file}`))).toEqual([]);
   });
 
+  it('should have a stub folder per subpath for node10 resolution, pointing at its CommonJS build and types', () => {
+    const read = (name: string) => {
+      const file = `${root}${name}/package.json`;
+      return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+    };
+    expect(stubProblems(entries, read)).toEqual([]);
+    expect(stubProblems(fixtureEntries, () => undefined)).toEqual([expect.stringContaining('memory/package.json')]);
+    expect(stubProblems(fixtureEntries, () => ({ main: '../dist/memory.js', types: '../dist/memory.d.ts' }))).toEqual([
+      expect.stringContaining('memory/package.json must be exactly'),
+    ]);
+  });
+
+  it('should report a "files" list without the subpath stub folders', () => {
+    expect(
+      broken((copy) => {
+        copy.files = ['dist'];
+      }),
+    ).toEqual([expect.stringContaining('"files" must be exactly ["dist","memory"]')]);
+  });
+
   it('should find nothing wrong in a manifest that keeps every rule', () => {
     expect(broken(() => {})).toEqual([]);
   });
@@ -55,7 +75,8 @@ describe('package: exports map', () => {
   });
 
   it('should report a tsup entry that has no subpath in the exports map', () => {
-    const problems = packageShapeProblems(validFixture(), { ...fixtureEntries, extra: 'x.ts' }, () => true);
+    const fixture = { ...validFixture(), files: ['dist', 'memory', 'extra'] };
+    const problems = packageShapeProblems(fixture, { ...fixtureEntries, extra: 'x.ts' }, () => true);
     expect(problems).toEqual([expect.stringContaining('tsup entry "extra" has no "./extra"')]);
   });
 
@@ -86,7 +107,7 @@ describe('package: exports map', () => {
     expect(problems).toEqual(['tsup entry "memory" points at adapters/memory/index.ts, which does not exist.']);
   });
 
-  it('should require type module, sideEffects false and files ["dist"]', () => {
+  it('should require type module, sideEffects false and files [dist and the subpath stubs]', () => {
     const commonjs = broken((copy) => {
       copy.type = 'commonjs';
     });

@@ -2,14 +2,8 @@
  * SendGrid Event Webhook batches → normalised status events.
  */
 import type { StatusEvent, SuppressionEvent } from 'campaign-lifecycle';
-import { OutreachError, reasonForSendgridEvent, StatusEventSchema, SuppressionEventSchema } from 'campaign-lifecycle';
+import { OutreachError, providerEventProblem, reasonForSendgridEvent } from 'campaign-lifecycle';
 import { clip } from '../twilio/provider-http.js';
-
-/** Why a schema refused an event: the first field it named and its message. */
-function malformedReason(issues: readonly { path: PropertyKey[]; message: string }[]): string {
-  const issue = issues[0];
-  return `malformed ${issue?.path.map(String).join('.') || 'field'}: ${issue?.message ?? 'not valid'}`;
-}
 
 /** The custom arg that carries our message id (the transport sets it; SendGrid merges it into each event). */
 export const SENDGRID_MESSAGE_ID_ARG = 'message_id';
@@ -157,9 +151,9 @@ export function parseSendgridEvents(body: unknown, options: ParseSendgridEventsO
       const eventId = str(e.sg_event_id);
       if (eventId !== undefined && eventId.length <= 300) change.eventId = eventId;
       // A malformed field refuses this event only, as for status events below.
-      const valid = SuppressionEventSchema.safeParse(change);
-      if (!valid.success) {
-        rejected.push({ index, reason: malformedReason(valid.error.issues) });
+      const problem = providerEventProblem(change);
+      if (problem) {
+        rejected.push({ index, reason: `malformed ${problem.path}: ${problem.message}` });
         return;
       }
       suppressions.push(change);
@@ -236,9 +230,9 @@ export function parseSendgridEvents(body: unknown, options: ParseSendgridEventsO
       500,
     );
     // A malformed field (a NUL, half a surrogate pair) refuses this event only, not the batch.
-    const valid = StatusEventSchema.safeParse(event);
-    if (!valid.success) {
-      rejected.push({ index, reason: malformedReason(valid.error.issues) });
+    const problem = providerEventProblem(event);
+    if (problem) {
+      rejected.push({ index, reason: `malformed ${problem.path}: ${problem.message}` });
       return;
     }
     events.push(event);

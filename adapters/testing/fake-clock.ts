@@ -38,7 +38,15 @@ const toTime = (value: Date | number | string): number => {
   return t;
 };
 
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+// Lets pending promises (and, on Node, pending I/O callbacks) run: `setImmediate` where the runtime
+// has it (Node, Bun, Deno), else a zero-delay timer (edge runtimes, browsers). Looked up per call, so
+// loading the module touches no runtime-specific global.
+const settle = () =>
+  new Promise<void>((resolve) => {
+    const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+    if (typeof immediate === 'function') immediate(resolve);
+    else setTimeout(resolve, 0);
+  });
 
 /**
  * Creates a fake clock.

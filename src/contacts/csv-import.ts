@@ -2,10 +2,14 @@
  * Streaming CSV import of contacts: csv-parse reads the file record by record, each row's address
  * is normalised, duplicates are dropped, bad rows are reported with their line, and good rows go to
  * the caller in awaited batches, so a file of a million rows never sits in memory.
+ *
+ * Runtime-neutral: no Node built-in and no Node global. Chunks are decoded with `TextDecoder` and fed
+ * to csv-parse, loaded on the first import so that loading the library does not pay for the parser:
+ * `#csv-parse` (package.json "imports") is csv-parse itself where the `node` condition holds (Node, Bun,
+ * Deno), and its platform-neutral build (`csv-parse/browser/esm`, which carries its own `Buffer`)
+ * everywhere else.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { type InfoRecord, type Options, parse } from 'csv-parse';
+import type { InfoRecord, Options } from '#csv-parse';
 import { OutreachError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import type { Channel } from '../statuses.js';
@@ -13,11 +17,14 @@ import { textProblem } from '../validation.js';
 import { normalizeEmail } from './email.js';
 import { assertCountryCodes, type CountryCode, normalizePhone } from './phone.js';
 
-/** Where a CSV comes from: text, bytes, a Node stream, a web stream or any async iterable of chunks. */
+/**
+ * Where a CSV comes from: text, bytes, a web `ReadableStream`, or any (async) iterable of text or
+ * byte chunks; a Node `Readable` (e.g. `fs.createReadStream(path)`) is an async iterable of bytes.
+ * Bytes are read as UTF-8.
+ */
 export type CsvSource =
   | string
   | Uint8Array
-  | NodeJS.ReadableStream
   | ReadableStream<string | Uint8Array>
   | AsyncIterable<string | Uint8Array>
   | Iterable<string | Uint8Array>;
@@ -202,13 +209,40 @@ function validateOptions(options: CsvImportOptions): void {
   ]);
 }
 
-async function* chunksOf(source: CsvSource): AsyncGenerator<Buffer> {
+// Text is fed to the parser in pieces of at most this many characters, so that one huge string or
+// byte chunk does not turn into one huge array of records.
+const PIECE = 64 * 1024;
+
+/** Splits text into pieces of at most {@link PIECE} characters, never between the halves of a surrogate pair. */
+function* piecesOf(text: string): Generator<string> {
+  let start = 0;
+  while (text.length - start > PIECE) {
+    let end = start + PIECE;
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff) end--;
+    yield text.slice(start, end);
+    start = end;
+  }
+  if (start < text.length) yield start === 0 ? text : text.slice(start);
+}
+
+/** The source as text pieces: bytes are decoded as UTF-8, a multi-byte character split across chunks included. */
+async function* textOf(source: CsvSource): AsyncGenerator<string> {
   if (typeof source === 'string') {
-    yield Buffer.from(source, 'utf8');
+    yield* piecesOf(source);
     return;
   }
+  const decoder = new TextDecoder('utf-8');
+  const decode = (bytes: Uint8Array) => {
+    const pieces: string[] = [];
+    for (let at = 0; at < bytes.byteLength; at += PIECE) {
+      pieces.push(decoder.decode(bytes.subarray(at, at + PIECE), { stream: true }));
+    }
+    return pieces;
+  };
   if (source instanceof Uint8Array) {
-    yield Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+    yield* decode(source);
+    yield decoder.decode();
     return;
   }
   let iterable: AsyncIterable<unknown> | Iterable<unknown>;
@@ -231,10 +265,60 @@ async function* chunksOf(source: CsvSource): AsyncGenerator<Buffer> {
     iterable = source as AsyncIterable<unknown>;
   }
   for await (const chunk of iterable) {
-    if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8');
-    else if (chunk instanceof Uint8Array) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (typeof chunk === 'string') yield* piecesOf(chunk);
+    else if (chunk instanceof Uint8Array) yield* decode(chunk);
     else throw new OutreachError('CSV_INVALID', 'The CSV source yielded a chunk that is neither text nor bytes.');
   }
+  yield decoder.decode();
+}
+
+/**
+ * The part of csv-parse's `Parser` used here. Text goes in through `write` (which turns it into the
+ * build's own `Buffer` and parses it synchronously) and records come out through `read`; the end of
+ * input goes straight to the parser core, because the platform-neutral build's stream `end()` calls
+ * a `destroy` its stream shim lacks.
+ */
+interface CsvParser {
+  write(text: string): boolean;
+  read(): unknown;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  api: {
+    parse(text: undefined, end: true, push: (item: unknown) => void, close: () => void): Error | undefined;
+  };
+}
+
+/** One record and the physical line it starts on. */
+interface ParsedRow {
+  record: string[];
+  line: number;
+}
+
+/**
+ * Parses the source record by record: each text piece is written to the parser and the records it
+ * completes are yielded (and awaited by the caller) before the next piece is read, so a slow consumer
+ * slows the reader and memory holds one piece's records at most. Stopping early (a bad header,
+ * `maxRows`) just drops the parser: it holds nothing to release.
+ */
+async function* parsedRows(source: CsvSource, parser: CsvParser): AsyncGenerator<ParsedRow> {
+  let failure: { error: unknown } | null = null;
+  parser.on('error', (error) => {
+    failure = { error };
+  });
+  for await (const text of textOf(source)) {
+    if (text === '') continue;
+    parser.write(text);
+    for (let row = parser.read(); row !== null; row = parser.read()) yield row as ParsedRow;
+    if (failure) throw (failure as { error: unknown }).error;
+  }
+  const last: ParsedRow[] = [];
+  const error = parser.api.parse(
+    undefined,
+    true,
+    (row) => last.push(row as ParsedRow),
+    () => {},
+  );
+  if (error !== undefined) throw error;
+  yield* last;
 }
 
 /** The first cell no contact field may hold (a NUL, or more than LIMITS.fieldValueLength characters), and why. */
@@ -319,17 +403,6 @@ export async function importContactsCsv(
     lastEmpty = context.empty_lines;
     return { record, line: lastEnd - breaks };
   };
-  const parser = parse({
-    bom: true,
-    // Lines are computed here, in parse order, so that skips (also reported in parse order) agree.
-    // csv-parse types on_record as returning a record; it passes any value through.
-    on_record: onRecord as unknown as Options['on_record'],
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    trim: true,
-  });
   const result: CsvImportResult = {
     imported: 0,
     duplicates: 0,
@@ -351,7 +424,8 @@ export async function importContactsCsv(
   // remembers how many records came before it, so it is reported in its place.
   const skipped: { after: number; row: RejectedRow }[] = [];
   let consumed = 0;
-  parser.on('skip', (error: { code?: string; empty_lines?: number }) => {
+  const onSkip = (error: { code?: string; empty_lines?: number } | undefined) => {
+    if (error === undefined) return undefined;
     skipped.push({
       after: parser.info.records,
       row: {
@@ -364,11 +438,21 @@ export async function importContactsCsv(
             : `The row cannot be read as CSV (${error.code ?? 'parse error'}); check its quotes.`,
       },
     });
+    return undefined;
+  };
+  const { Parser } = await import('#csv-parse');
+  const parser = new Parser({
+    bom: true,
+    // Lines are computed here, in parse order, so that skips (also reported in parse order) agree.
+    // csv-parse types on_record as returning a record; it passes any value through.
+    on_record: onRecord as unknown as Options['on_record'],
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    trim: true,
+    on_skip: onSkip,
   });
-
-  const feeding = pipeline(Readable.from(chunksOf(source)), parser);
-  // The loop below may stop early (bad header, maxRows); the rejection then surfaces there, not here.
-  feeding.catch(() => {});
 
   const seen = new Map<string, number>();
   let header: string[] | null = null;
@@ -416,97 +500,90 @@ export async function importContactsCsv(
     await onBatch(rows);
     result.imported += rows.length;
   };
+  for await (const item of parsedRows(source, parser as unknown as CsvParser)) {
+    const { record, line } = item;
+    drainSkipped(consumed);
+    consumed++;
 
-  try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; line: number }>) {
-      const { record, line } = item;
-      drainSkipped(consumed);
-      consumed++;
-
-      if (header === null) {
-        header = checkHeader(record);
-        addressIndex = findAddressColumn(header, options);
-        result.columns = header;
-        result.addressColumn = header[addressIndex] as string;
-        continue;
-      }
-      result.rows++;
-      if (maxRows !== undefined && result.rows > maxRows) {
-        throw new OutreachError(
-          'PAYLOAD_TOO_LARGE',
-          `The CSV has more than ${maxRows} data rows; split it into smaller files.`,
-          { details: { maxRows, line } },
-        );
-      }
-      if (record.length < header.length) {
-        report({
-          line,
-          column: header[record.length] ?? null,
-          code: 'malformed_row',
-          reason: `The row has ${record.length} cells but the header has ${header.length}: "${header[record.length]}" and later columns are missing.`,
-        });
-        continue;
-      }
-      if (record.length > header.length && record.slice(header.length).some((v) => v !== '')) {
-        report({
-          line,
-          column: null,
-          code: 'malformed_row',
-          reason: `The row has ${record.length} cells but the header has ${header.length}; quote cells that contain commas.`,
-        });
-        continue;
-      }
-      const bad = badCell(header, record);
-      if (bad) {
-        report({ line, column: bad.column, code: 'invalid_cell', reason: bad.reason });
-        continue;
-      }
-      const column = result.addressColumn;
-      const raw = record[addressIndex] as string;
-      if (raw === '') {
-        // A row of empty cells (spreadsheets leave them at the end) is not a row.
-        if (record.every((v) => v === '')) {
-          result.rows--;
-          continue;
-        }
-        report({ line, column, code: 'missing_address', reason: `The "${column}" cell is empty.` });
-        continue;
-      }
-      let address: string;
-      if (channel === 'sms') {
-        const r = normalizePhone(raw, phoneOptions);
-        if (!r.ok) {
-          report({ line, column, code: r.reason, reason: r.message, value: raw });
-          continue;
-        }
-        address = r.e164;
-      } else {
-        const r = normalizeEmail(raw);
-        if (!r.ok) {
-          report({ line, column, code: r.reason, reason: r.message, value: raw });
-          continue;
-        }
-        address = r.email;
-      }
-      const first = seen.get(address);
-      if (first !== undefined) {
-        report({ line, column, code: 'duplicate', reason: `${address} already appears on line ${first}.`, value: raw });
-        continue;
-      }
-      seen.set(address, line);
-      const fields: Record<string, string> = {};
-      for (let i = 0; i < header.length; i++) {
-        const name = header[i] as string;
-        if (name !== '') fields[name] = record[i] as string;
-      }
-      batch.push({ address, fields, line });
-      if (batch.length >= batchSize) await flush();
+    if (header === null) {
+      header = checkHeader(record);
+      addressIndex = findAddressColumn(header, options);
+      result.columns = header;
+      result.addressColumn = header[addressIndex] as string;
+      continue;
     }
-  } catch (error) {
-    parser.destroy();
-    throw error;
+    result.rows++;
+    if (maxRows !== undefined && result.rows > maxRows) {
+      throw new OutreachError(
+        'PAYLOAD_TOO_LARGE',
+        `The CSV has more than ${maxRows} data rows; split it into smaller files.`,
+        { details: { maxRows, line } },
+      );
+    }
+    if (record.length < header.length) {
+      report({
+        line,
+        column: header[record.length] ?? null,
+        code: 'malformed_row',
+        reason: `The row has ${record.length} cells but the header has ${header.length}: "${header[record.length]}" and later columns are missing.`,
+      });
+      continue;
+    }
+    if (record.length > header.length && record.slice(header.length).some((v) => v !== '')) {
+      report({
+        line,
+        column: null,
+        code: 'malformed_row',
+        reason: `The row has ${record.length} cells but the header has ${header.length}; quote cells that contain commas.`,
+      });
+      continue;
+    }
+    const bad = badCell(header, record);
+    if (bad) {
+      report({ line, column: bad.column, code: 'invalid_cell', reason: bad.reason });
+      continue;
+    }
+    const column = result.addressColumn;
+    const raw = record[addressIndex] as string;
+    if (raw === '') {
+      // A row of empty cells (spreadsheets leave them at the end) is not a row.
+      if (record.every((v) => v === '')) {
+        result.rows--;
+        continue;
+      }
+      report({ line, column, code: 'missing_address', reason: `The "${column}" cell is empty.` });
+      continue;
+    }
+    let address: string;
+    if (channel === 'sms') {
+      const r = normalizePhone(raw, phoneOptions);
+      if (!r.ok) {
+        report({ line, column, code: r.reason, reason: r.message, value: raw });
+        continue;
+      }
+      address = r.e164;
+    } else {
+      const r = normalizeEmail(raw);
+      if (!r.ok) {
+        report({ line, column, code: r.reason, reason: r.message, value: raw });
+        continue;
+      }
+      address = r.email;
+    }
+    const first = seen.get(address);
+    if (first !== undefined) {
+      report({ line, column, code: 'duplicate', reason: `${address} already appears on line ${first}.`, value: raw });
+      continue;
+    }
+    seen.set(address, line);
+    const fields: Record<string, string> = {};
+    for (let i = 0; i < header.length; i++) {
+      const name = header[i] as string;
+      if (name !== '') fields[name] = record[i] as string;
+    }
+    batch.push({ address, fields, line });
+    if (batch.length >= batchSize) await flush();
   }
-  await feeding;
   drainSkipped(Number.POSITIVE_INFINITY);
   if (header === null) {
     throw new OutreachError(

@@ -1,8 +1,9 @@
 /**
- * Streams rows out as CSV text in chunks with csv-stringify, lazily, so an export of a million
- * messages holds one chunk at a time.
+ * Streams rows out as CSV text (RFC 4180: `,` between cells, `\n` after each row, a cell holding
+ * `"`, `,`, CR or LF quoted with its quotes doubled) in chunks, lazily, so an export of a million
+ * messages holds one chunk at a time. Written here rather than with csv-stringify, which needs
+ * Node's `Buffer` when it loads: the exports run on any runtime.
  */
-import { stringify } from 'csv-stringify/sync';
 import { neutralizeCell } from './neutralize-cell.js';
 
 /** Options shared by the CSV exports. */
@@ -28,17 +29,36 @@ export async function* csvChunks<T>(
 ): AsyncGenerator<string> {
   const neutralize = options.neutralize !== false;
   const chunkRows = options.chunkRows ?? 500;
-  const cast = neutralize ? { string: (value: string) => neutralizeCell(value) } : {};
-  yield stringify([header.map((h) => (neutralize ? neutralizeCell(h) : h))]);
-  let buffer: CsvCell[][] = [];
+  const line = (cells: readonly CsvCell[]) => {
+    let out = '';
+    for (let i = 0; i < cells.length; i++) {
+      if (i > 0) out += ',';
+      out += csvCell(cells[i], neutralize);
+    }
+    return `${out}\n`;
+  };
+  yield line(header);
+  let chunk = '';
+  let count = 0;
   for await (const row of rows) {
-    buffer.push(toCells(row));
-    if (buffer.length >= chunkRows) {
-      yield stringify(buffer, { cast });
-      buffer = [];
+    chunk += line(toCells(row));
+    if (++count >= chunkRows) {
+      yield chunk;
+      chunk = '';
+      count = 0;
     }
   }
-  if (buffer.length > 0) yield stringify(buffer, { cast });
+  if (count > 0) yield chunk;
+}
+
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** One cell as CSV: empty for null, numbers as written, text neutralised (unless turned off) and quoted when needed. */
+function csvCell(cell: CsvCell, neutralize: boolean): string {
+  if (cell === null || cell === undefined) return '';
+  if (typeof cell === 'number') return String(cell);
+  const text = neutralize ? neutralizeCell(cell) : cell;
+  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /** An epoch-milliseconds time as ISO 8601, or an empty cell. */

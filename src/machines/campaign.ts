@@ -54,125 +54,131 @@ const derived = [
 ] as const;
 
 /** The campaign machine (the same for both channels; `active_retries` only ever happens for email). */
-export const campaignMachine = setup({
-  types: {
-    context: {} as CampaignMachineContext,
-    events: {} as CampaignEvent,
-    input: {} as { channel: Channel } | undefined,
-  },
-  guards: {
-    pendingLeft: ({ event }) => event.type === 'PROGRESS' && pendingCount(event.counts) > 0,
-    onlyRetryingLeft: ({ event }) =>
-      event.type === 'PROGRESS' && pendingCount(event.counts) === 0 && event.counts.retrying > 0,
-    anyFailed: ({ event }) => event.type === 'PROGRESS' && event.counts.failed > 0,
-    nothingInFlight: ({ event }) => event.type === 'DELETE' && event.inFlight === 0,
-  },
-  actions: {
-    touch: assign({}),
-    setSchedule: assign({ scheduledAt: ({ event }) => (event.type === 'SCHEDULE' ? event.at : null) }),
-    clearSchedule: assign({ scheduledAt: null }),
-    markRun: assign({ hasRun: true, scheduledAt: null, failureCause: null }),
-    setFailure: assign({ failureCause: ({ event }) => (event.type === 'FAIL' ? event.cause : null) }),
-    clearFailure: assign({ failureCause: null }),
-    notePause: assign({
-      autoPaused: ({ context, event }) => context.autoPaused || (event.type === 'PAUSE' && event.auto === true),
+// Built in a function called with a pure annotation, so that a bundle using only the helpers below
+// (`deriveRunningStatus`…) can drop the machine, and XState with it.
+export const campaignMachine = /* @__PURE__ */ buildCampaignMachine();
+
+function buildCampaignMachine() {
+  return setup({
+    types: {
+      context: {} as CampaignMachineContext,
+      events: {} as CampaignEvent,
+      input: {} as { channel: Channel } | undefined,
+    },
+    guards: {
+      pendingLeft: ({ event }) => event.type === 'PROGRESS' && pendingCount(event.counts) > 0,
+      onlyRetryingLeft: ({ event }) =>
+        event.type === 'PROGRESS' && pendingCount(event.counts) === 0 && event.counts.retrying > 0,
+      anyFailed: ({ event }) => event.type === 'PROGRESS' && event.counts.failed > 0,
+      nothingInFlight: ({ event }) => event.type === 'DELETE' && event.inFlight === 0,
+    },
+    actions: {
+      touch: assign({}),
+      setSchedule: assign({ scheduledAt: ({ event }) => (event.type === 'SCHEDULE' ? event.at : null) }),
+      clearSchedule: assign({ scheduledAt: null }),
+      markRun: assign({ hasRun: true, scheduledAt: null, failureCause: null }),
+      setFailure: assign({ failureCause: ({ event }) => (event.type === 'FAIL' ? event.cause : null) }),
+      clearFailure: assign({ failureCause: null }),
+      notePause: assign({
+        autoPaused: ({ context, event }) => context.autoPaused || (event.type === 'PAUSE' && event.auto === true),
+      }),
+    },
+  }).createMachine({
+    id: 'campaign',
+    context: ({ input }) => ({
+      channel: input?.channel ?? 'sms',
+      scheduledAt: null,
+      failureCause: null,
+      hasRun: false,
+      autoPaused: false,
     }),
-  },
-}).createMachine({
-  id: 'campaign',
-  context: ({ input }) => ({
-    channel: input?.channel ?? 'sms',
-    scheduledAt: null,
-    failureCause: null,
-    hasRun: false,
-    autoPaused: false,
-  }),
-  initial: 'draft',
-  states: {
-    draft: {
-      on: {
-        EDIT: { actions: 'touch' },
-        EDIT_CONTACTS: { actions: 'touch' },
-        SAVE: 'ready',
-        DELETE: 'deleted',
+    initial: 'draft',
+    states: {
+      draft: {
+        on: {
+          EDIT: { actions: 'touch' },
+          EDIT_CONTACTS: { actions: 'touch' },
+          SAVE: 'ready',
+          DELETE: 'deleted',
+        },
       },
-    },
-    ready: {
-      on: {
-        EDIT: { actions: 'touch' },
-        SCHEDULE: { target: 'scheduled', actions: 'setSchedule' },
-        RUN: { target: 'in_progress', actions: 'markRun' },
-        DELETE: 'deleted',
+      ready: {
+        on: {
+          EDIT: { actions: 'touch' },
+          SCHEDULE: { target: 'scheduled', actions: 'setSchedule' },
+          RUN: { target: 'in_progress', actions: 'markRun' },
+          DELETE: 'deleted',
+        },
       },
-    },
-    scheduled: {
-      // Locked (seed 002): reschedule or unschedule, never edit; editing is for Ready campaigns (seed 003).
-      on: {
-        SCHEDULE: { target: 'scheduled', actions: 'setSchedule' },
-        UNSCHEDULE: { target: 'ready', actions: 'clearSchedule' },
-        RUN: { target: 'in_progress', actions: 'markRun' },
-        STOP: { target: 'stopped', actions: 'clearSchedule' },
-        FAIL: { target: 'failed', actions: 'setFailure' },
+      scheduled: {
+        // Locked (seed 002): reschedule or unschedule, never edit; editing is for Ready campaigns (seed 003).
+        on: {
+          SCHEDULE: { target: 'scheduled', actions: 'setSchedule' },
+          UNSCHEDULE: { target: 'ready', actions: 'clearSchedule' },
+          RUN: { target: 'in_progress', actions: 'markRun' },
+          STOP: { target: 'stopped', actions: 'clearSchedule' },
+          FAIL: { target: 'failed', actions: 'setFailure' },
+        },
       },
-    },
-    in_progress: {
-      on: {
-        PROGRESS: [...derived],
-        PAUSE: { target: 'paused', actions: 'notePause' },
-        STOP: 'stopped',
-        CLOSE: { actions: 'touch' },
-        FAIL: { target: 'failed', actions: 'setFailure' },
-        ARCHIVE: 'archived',
+      in_progress: {
+        on: {
+          PROGRESS: [...derived],
+          PAUSE: { target: 'paused', actions: 'notePause' },
+          STOP: 'stopped',
+          CLOSE: { actions: 'touch' },
+          FAIL: { target: 'failed', actions: 'setFailure' },
+          ARCHIVE: 'archived',
+        },
       },
-    },
-    paused: {
-      on: {
-        RESUME: 'in_progress',
-        STOP: 'stopped',
-        CLOSE: 'in_progress',
-        FAIL: { target: 'failed', actions: 'setFailure' },
-        ARCHIVE: 'archived',
+      paused: {
+        on: {
+          RESUME: 'in_progress',
+          STOP: 'stopped',
+          CLOSE: 'in_progress',
+          FAIL: { target: 'failed', actions: 'setFailure' },
+          ARCHIVE: 'archived',
+        },
       },
-    },
-    active_retries: {
-      on: {
-        PROGRESS: [...derived],
-        CLOSE: { actions: 'touch' },
-        ARCHIVE: 'archived',
+      active_retries: {
+        on: {
+          PROGRESS: [...derived],
+          CLOSE: { actions: 'touch' },
+          ARCHIVE: 'archived',
+        },
       },
-    },
-    complete: {
-      on: {
-        PROGRESS: [...derived],
-        ARCHIVE: 'archived',
-        DELETE: 'deleted',
+      complete: {
+        on: {
+          PROGRESS: [...derived],
+          ARCHIVE: 'archived',
+          DELETE: 'deleted',
+        },
       },
-    },
-    complete_with_errors: {
-      on: {
-        PROGRESS: [...derived],
-        RETRY_FAILED: 'in_progress',
-        ARCHIVE: 'archived',
-        DELETE: 'deleted',
+      complete_with_errors: {
+        on: {
+          PROGRESS: [...derived],
+          RETRY_FAILED: 'in_progress',
+          ARCHIVE: 'archived',
+          DELETE: 'deleted',
+        },
       },
-    },
-    stopped: {
-      on: {
-        ARCHIVE: 'archived',
-        DELETE: { guard: 'nothingInFlight', target: 'deleted' },
+      stopped: {
+        on: {
+          ARCHIVE: 'archived',
+          DELETE: { guard: 'nothingInFlight', target: 'deleted' },
+        },
       },
-    },
-    failed: {
-      on: {
-        RETRY_CAMPAIGN: { target: 'ready', actions: 'clearFailure' },
-        ARCHIVE: 'archived',
-        DELETE: 'deleted',
+      failed: {
+        on: {
+          RETRY_CAMPAIGN: { target: 'ready', actions: 'clearFailure' },
+          ARCHIVE: 'archived',
+          DELETE: 'deleted',
+        },
       },
+      archived: { tags: ['frozen'] },
+      deleted: { type: 'final' },
     },
-    archived: { tags: ['frozen'] },
-    deleted: { type: 'final' },
-  },
-});
+  });
+}
 
 type CampaignSnapshot = ReturnType<typeof initialTransition<typeof campaignMachine>>[0];
 

@@ -72,7 +72,7 @@ export function createEmailMessageMachine(policy: Policy) {
 }
 
 /** The email message machine with the seed policy ({@link DEFAULT_POLICY}). */
-export const emailMessageMachine = createEmailMessageMachine(DEFAULT_POLICY);
+export const emailMessageMachine = /* @__PURE__ */ createEmailMessageMachine(DEFAULT_POLICY);
 
 /** The email message machine's type. */
 export type EmailMessageMachine = ReturnType<typeof createEmailMessageMachine>;

@@ -72,7 +72,7 @@ export function createSmsMessageMachine(policy: Policy) {
 }
 
 /** The SMS message machine with the seed policy ({@link DEFAULT_POLICY}). */
-export const smsMessageMachine = createSmsMessageMachine(DEFAULT_POLICY);
+export const smsMessageMachine = /* @__PURE__ */ createSmsMessageMachine(DEFAULT_POLICY);
 
 /** The SMS message machine's type. */
 export type SmsMessageMachine = ReturnType<typeof createSmsMessageMachine>;

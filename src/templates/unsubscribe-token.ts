@@ -3,7 +3,6 @@
  * HMAC-SHA256 (Web Crypto), so nobody can unsubscribe someone else by editing it.
  * Format: `base64url(JSON payload) "." base64url(HMAC-SHA256(secret, first part))`.
  */
-import * as z from 'zod';
 import { OutreachError } from '../errors.js';
 import type { Channel } from '../statuses.js';
 
@@ -32,15 +31,32 @@ export interface VerifyUnsubscribeTokenOptions {
   now?: number;
 }
 
-const WireSchema = z.object({
-  v: z.literal(1),
-  m: z.string(),
-  c: z.string(),
-  s: z.string(),
-  ch: z.enum(['sms', 'email']),
-  a: z.string(),
-  e: z.number().optional(),
-});
+/** The signed payload as written in the token. */
+interface Wire {
+  v: 1;
+  m: string;
+  c: string;
+  s: string;
+  ch: Channel;
+  a: string;
+  e?: number;
+}
+
+// Checked by hand rather than with a zod schema, so that a webhook or unsubscribe handler that verifies
+// tokens does not load zod.
+function isWire(value: unknown): value is Wire {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const w = value as Record<string, unknown>;
+  return (
+    w.v === 1 &&
+    typeof w.m === 'string' &&
+    typeof w.c === 'string' &&
+    typeof w.s === 'string' &&
+    (w.ch === 'sms' || w.ch === 'email') &&
+    typeof w.a === 'string' &&
+    (w.e === undefined || (typeof w.e === 'number' && Number.isFinite(w.e)))
+  );
+}
 
 const MAX_TOKEN_LENGTH = 4096;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -98,7 +114,7 @@ const refused = (why: string) =>
  */
 export async function createUnsubscribeToken(input: CreateUnsubscribeTokenInput): Promise<string> {
   const key = await keyFor(input.secret);
-  const wire: z.infer<typeof WireSchema> = {
+  const wire: Wire = {
     v: 1,
     m: input.messageId,
     c: input.campaignId,
@@ -135,12 +151,13 @@ export async function verifyUnsubscribeToken(
   }
   const ok = await globalThis.crypto.subtle.verify('HMAC', key, new Uint8Array(signatureBytes), encoder.encode(body));
   if (!ok) throw refused('its signature does not match');
-  let wire: z.infer<typeof WireSchema>;
+  let wire: unknown;
   try {
-    wire = WireSchema.parse(JSON.parse(decoder.decode(fromBase64Url(body))));
+    wire = JSON.parse(decoder.decode(fromBase64Url(body)));
   } catch {
     throw refused('it is malformed');
   }
+  if (!isWire(wire)) throw refused('it is malformed');
   if (wire.e !== undefined && wire.e <= (options.now ?? Date.now())) throw refused('it has expired');
   const payload: UnsubscribeTokenPayload = {
     messageId: wire.m,

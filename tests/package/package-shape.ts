@@ -54,6 +54,48 @@ function sameShape(actual: unknown, expected: unknown): boolean {
   return JSON.stringify(actual) === JSON.stringify(expected);
 }
 
+/** What `files` publishes: dist, and one stub folder per subpath (see {@link stubFor}). */
+export function expectedFiles(entries: Readonly<Record<string, string>>): string[] {
+  return ['dist', ...Object.keys(entries).filter((name) => name !== 'index')];
+}
+
+/**
+ * The `<name>/package.json` that lets a resolver without `exports` support (TypeScript's
+ * `moduleResolution: node10`, old bundlers) find the `./<name>` subpath: it points at the CommonJS
+ * build and its declarations, as the root's `main` and `types` do.
+ */
+export function stubFor(entryName: string): Record<string, unknown> {
+  return {
+    private: true,
+    main: `../dist/${entryName}.cjs`,
+    module: `../dist/${entryName}.js`,
+    types: `../dist/${entryName}.d.cts`,
+  };
+}
+
+/**
+ * Lists the subpath stub folders that are missing or point elsewhere than {@link stubFor} says.
+ * @param readStub - the parsed `<name>/package.json`, or undefined when there is none
+ */
+export function stubProblems(
+  entries: Readonly<Record<string, string>>,
+  readStub: (entryName: string) => unknown,
+): string[] {
+  const problems: string[] = [];
+  for (const name of Object.keys(entries)) {
+    if (name === 'index') continue;
+    const expected = stubFor(name);
+    const actual = readStub(name);
+    if (!sameShape(actual, expected)) {
+      problems.push(
+        `${name}/package.json must be exactly ${JSON.stringify(expected)} (node10 resolution of "./${name}"), ` +
+          `but is ${JSON.stringify(actual)}.`,
+      );
+    }
+  }
+  return problems;
+}
+
 /**
  * Lists every way `pkg` breaks the package rules (empty when it keeps them all); each message says what to fix.
  *
@@ -74,7 +116,13 @@ export function packageShapeProblems(
   if (pkg.sideEffects !== false) {
     problems.push('package.json "sideEffects" must be false so bundlers can drop unused entries.');
   }
-  if (!sameShape(pkg.files, ['dist'])) problems.push('package.json "files" must be exactly ["dist"].');
+  const files = expectedFiles(entries);
+  if (!sameShape(pkg.files, files)) {
+    problems.push(
+      `package.json "files" must be exactly ${JSON.stringify(files)}: dist, and the stub folder of each subpath ` +
+        'that lets node10 resolution (no "exports") find it.',
+    );
+  }
 
   const exportsMap =
     typeof pkg.exports === 'object' && pkg.exports !== null ? (pkg.exports as Record<string, unknown>) : {};

@@ -2,7 +2,9 @@
 /**
  * @module tarball-smoke — packs the built package, installs the tarball into an empty folder (runtime
  * dependencies come from the registry, nothing from this repository), and proves that every subpath of
- * the exports map loads with `import` and with `require` and exposes named exports.
+ * the exports map loads with `import` and with `require` and exposes named exports. Then it typechecks a
+ * consumer file against the installed declarations with `types: []` (no `@types/node`) and `skipLibCheck`
+ * off, under each module resolution TypeScript offers (node10, node16, bundler).
  *
  * Run after `npm run build`: `npm run test:package`. Set KEEP_SMOKE_DIR=1 to keep the temp folder.
  */
@@ -53,6 +55,59 @@ function cjsScript() {
   return `'use strict';\nconst loaded = {\n${table}\n};\n${checkSource('require')}`;
 }
 
+/** A consumer that touches every entry's public types, CSV sources from web streams and async iterables among them. */
+const CONSUMER_TS = `import {
+  createOutreach,
+  importContactsCsv,
+  type CsvSource,
+  type ImportedContact,
+  type Outreach,
+} from 'campaign-lifecycle';
+import { memoryStorage } from 'campaign-lifecycle/memory';
+import { fromPGlite, postgresStorage } from 'campaign-lifecycle/postgres';
+import { sendgridWebhookHandler, verifySendgridSignature } from 'campaign-lifecycle/sendgrid';
+import { createFakeClock, simulatedSmsCarrier } from 'campaign-lifecycle/testing';
+import { twilioWebhookHandler, verifyTwilioSignature } from 'campaign-lifecycle/twilio';
+
+async function* chunks(): AsyncGenerator<Uint8Array> {
+  yield new TextEncoder().encode('phone\\n+14155550101\\n');
+}
+const sources: CsvSource[] = ['phone\\n', new Uint8Array(0), new ReadableStream<Uint8Array>(), chunks(), ['a', 'b']];
+const clock = createFakeClock();
+const outreach: Outreach = createOutreach({
+  storage: memoryStorage(),
+  clock,
+  transports: { sms: simulatedSmsCarrier({ clock }) },
+});
+const handlers: ((request: Request) => Promise<Response>)[] = [
+  twilioWebhookHandler({ outreach, authToken: 't' }),
+  sendgridWebhookHandler({ outreach, publicKey: 'k' }),
+];
+const checks: Promise<boolean>[] = [
+  verifyTwilioSignature({ authToken: 't', url: 'https://x', params: {}, signature: 's' }),
+  verifySendgridSignature({ publicKey: 'k', rawBody: '', signature: 's', timestamp: '1' }),
+];
+const rows: ImportedContact[] = [];
+export const used = [sources, handlers, checks, rows, importContactsCsv, fromPGlite, postgresStorage];
+`;
+
+/** tsconfig of one resolution mode: no ambient types at all, libraries' declarations checked too. */
+const consumerTsconfig = (module, moduleResolution) =>
+  JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022',
+      lib: ['ES2022', 'DOM'],
+      module,
+      moduleResolution,
+      types: [],
+      strict: true,
+      skipLibCheck: false,
+      esModuleInterop: true,
+      noEmit: true,
+    },
+    files: ['types-check.ts'],
+  });
+
 const workDir = mkdtempSync(join(tmpdir(), 'campaign-lifecycle-smoke-'));
 let failed = false;
 try {
@@ -68,7 +123,21 @@ try {
 
   writeFileSync(join(consumer, 'smoke.mjs'), esmScript());
   writeFileSync(join(consumer, 'smoke.cjs'), cjsScript());
-  for (const script of ['smoke.mjs', 'smoke.cjs']) {
+  // CSV import loads its parser on first use through package.json "imports" (#csv-parse): prove that
+  // resolves inside the installed package from both builds.
+  const csvCheck = (format) => `
+const csv = 'phone,name\\n+14155550101,Ada\\n';
+importContactsCsv(csv, { channel: 'sms' }, async () => {}).then((r) => {
+  if (r.imported !== 1) { console.error('not ok - ${format} CSV import', JSON.stringify(r)); process.exit(1); }
+  console.log('ok - ${format} CSV import through #csv-parse');
+}, (error) => { console.error('not ok - ${format} CSV import', error); process.exit(1); });
+`;
+  writeFileSync(join(consumer, 'csv.mjs'), `import { importContactsCsv } from '${pkg.name}';\n${csvCheck('import')}`);
+  writeFileSync(
+    join(consumer, 'csv.cjs'),
+    `const { importContactsCsv } = require('${pkg.name}');\n${csvCheck('require')}`,
+  );
+  for (const script of ['smoke.mjs', 'smoke.cjs', 'csv.mjs', 'csv.cjs']) {
     try {
       process.stdout.write(run(process.execPath, [script], consumer));
     } catch (error) {
@@ -77,10 +146,32 @@ try {
       console.error(`not ok - node ${script} exited with ${error.status}`);
     }
   }
+
+  writeFileSync(join(consumer, 'types-check.ts'), CONSUMER_TS);
+  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+  for (const [module, moduleResolution] of [
+    ['commonjs', 'node10'],
+    ['node16', 'node16'],
+    ['esnext', 'bundler'],
+  ]) {
+    const config = `tsconfig.${moduleResolution}.json`;
+    writeFileSync(join(consumer, config), consumerTsconfig(module, moduleResolution));
+    try {
+      run(process.execPath, [tsc, '-p', config], consumer);
+      console.log(`ok - types check with types: [] under moduleResolution ${moduleResolution}`);
+    } catch (error) {
+      failed = true;
+      process.stdout.write(error.stdout ?? '');
+      console.error(`not ok - types check with types: [] under moduleResolution ${moduleResolution}`);
+    }
+  }
 } finally {
   if (process.env.KEEP_SMOKE_DIR) console.log(`kept ${workDir}`);
   else rmSync(workDir, { recursive: true, force: true });
 }
 
 if (failed) process.exit(1);
-console.log(`package smoke: ${specifiers.length} entry points load with import and require from the packed tarball`);
+console.log(
+  `package smoke: ${specifiers.length} entry points load with import and require from the packed tarball, ` +
+    'and their types check without @types/node under node10, node16 and bundler resolution',
+);
