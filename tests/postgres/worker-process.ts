@@ -4,7 +4,8 @@
  *
  * Run: `node --import tsx tests/postgres/worker-process.ts` (forked by mp-workers.ts) with
  * DATABASE_URL, SCHEMA, WORKER_ID and optionally CARRIER (`delivered` | `crash`), BATCH_SIZE,
- * CONCURRENCY, RATE_PER_SECOND, SEND_LATENCY_MS, SMS_SENDING_TIMEOUT, SMS_RECEIPT_TIMEOUT, POOL_MAX.
+ * CONCURRENCY, RATE_PER_SECOND, SEND_LATENCY_MS, SMS_SENDING_TIMEOUT, SMS_RECEIPT_TIMEOUT, POOL_MAX,
+ * SENDS_DATABASE_URL (where sends are recorded; DATABASE_URL when absent).
  * SIGTERM (or an IPC `{ type: 'stop' }`) stops the worker, flushes the reports, ends the pool, exits 0.
  */
 import {
@@ -47,7 +48,8 @@ const pool = new pg.Pool({ connectionString: url, max: num('POOL_MAX', 6) });
 // which no test here causes, could lose it); with a flush per send, recording capped a worker at
 // about 500 sends/s on this machine.
 const sendsPool = new pg.Pool({
-  connectionString: url,
+  // The connection-cut tests route the engine's pool through a proxy they cut, and record sends directly.
+  connectionString: env.SENDS_DATABASE_URL ?? url,
   max: num('SENDS_POOL_MAX', 8),
   options: '-c synchronous_commit=off',
 });
