@@ -8,7 +8,7 @@ import { OutreachError } from '../errors.js';
 import { type CampaignEvent, holdsChannel, transitionCampaign } from '../machines/campaign.js';
 import type { MessageEvent } from '../machines/message-events.js';
 import { createMessageStepper, type MessageStepper } from '../machines/message-step.js';
-import { resolvePolicy } from '../policy.js';
+import { type Policy, policyFromStored, resolvePolicy, storePolicy } from '../policy.js';
 import { systemClock } from '../ports/clock.js';
 import type { StorageTransaction } from '../ports/storage.js';
 import type { Transport } from '../ports/transport.js';
@@ -57,6 +57,25 @@ export function createEngineCore(options: OutreachOptions) {
     sms: createMessageStepper('sms', policy),
     email: createMessageStepper('email', policy),
   };
+  // Steppers per policy, and per campaign whose policy is fixed (it never changes once the campaign runs).
+  const steppersByPolicy = new Map<string, Record<Channel, MessageStepper>>([
+    [JSON.stringify(storePolicy(policy)), steppers],
+  ]);
+  const campaignSteppers = new Map<string, Record<Channel, MessageStepper>>();
+  const steppersOf = (c: CampaignRecord): Record<Channel, MessageStepper> => {
+    if (!c.policy) return steppers;
+    const key = JSON.stringify(c.policy);
+    let s = steppersByPolicy.get(key);
+    if (!s) {
+      const p = policyFromStored(c.policy);
+      s = { sms: createMessageStepper('sms', p), email: createMessageStepper('email', p) };
+      if (steppersByPolicy.size > 100) steppersByPolicy.clear();
+      steppersByPolicy.set(key, s);
+    }
+    return s;
+  };
+  /** The policy a campaign runs with: its own once it has run, else this engine's. */
+  const policyOf = (c: CampaignRecord): Policy => (c.policy ? policyFromStored(c.policy) : policy);
   const transports: Partial<Record<Channel, Transport>> = {};
   if (options.transports.sms) transports.sms = options.transports.sms;
   if (options.transports.email) transports.email = options.transports.email;
@@ -170,10 +189,11 @@ export function createEngineCore(options: OutreachOptions) {
       const id = c.id;
       const counters = await t.getCounters(id);
       let current = await moveCampaign(t, out, c, { type: 'PROGRESS', counts: counters.counts }, null);
-      if (policy.autoPause && current.status === 'in_progress' && !current.state.context.autoPaused) {
+      const { autoPause } = policyOf(current);
+      if (autoPause && current.status === 'in_progress' && !current.state.context.autoPaused) {
         // Seed 002: "Pause if failure rate > 5%". Once only: after a resume the user has decided.
         const done = counters.counts.delivered + counters.counts.assumed_delivered + counters.counts.failed;
-        if (done >= policy.autoPause.minSample && counters.counts.failed / done > policy.autoPause.threshold) {
+        if (done >= autoPause.minSample && counters.counts.failed / done > autoPause.threshold) {
           current = await moveCampaign(t, out, current, { type: 'PAUSE', auto: true }, null, 'failure_rate');
         }
       }
@@ -190,7 +210,24 @@ export function createEngineCore(options: OutreachOptions) {
 
   const applyChanges = async (t: StorageTransaction, out: OutreachEvent[], changes: MessageChange[]) => {
     if (changes.length === 0) return { changed: 0, messages: [] as MessageRecord[] };
-    const r = await applyMessageChanges(t, steppers, changes, listeners.size > 0);
+    // Each message steps through the machines of its campaign's policy (read once per campaign and process).
+    const byCampaign = new Map<string, Record<Channel, MessageStepper>>();
+    for (const change of changes) {
+      const id = change.message.campaignId;
+      if (byCampaign.has(id)) continue;
+      let s = campaignSteppers.get(id);
+      if (!s) {
+        const c = await t.getCampaign(id);
+        s = c ? steppersOf(c) : steppers;
+        if (c?.policy) {
+          if (campaignSteppers.size > 10_000) campaignSteppers.clear();
+          campaignSteppers.set(id, s);
+        }
+      }
+      byCampaign.set(id, s);
+    }
+    const stepperFor = (m: MessageRecord) => (byCampaign.get(m.campaignId) ?? steppers)[m.channel];
+    const r = await applyMessageChanges(t, stepperFor, changes, listeners.size > 0);
     for (const e of r.statusEvents) out.push(e);
     if (r.counters.length > 0) {
       // One lock order everywhere: message rows, then campaign rows (sorted), then counters. The campaign
@@ -257,7 +294,9 @@ export function createEngineCore(options: OutreachOptions) {
 
   const startCampaign = async (t: StorageTransaction, out: OutreachEvent[], c: CampaignRecord) => {
     await t.deleteDeadlines([startKey(c.id)]);
-    const moved = await moveCampaign(t, out, c, { type: 'RUN' }, 'run');
+    // The policy is fixed now, with the campaign: every process applies it to these messages.
+    const fixed: CampaignRecord = c.policy ? c : { ...c, policy: storePolicy(policy) };
+    const moved = await moveCampaign(t, out, fixed, { type: 'RUN' }, 'run');
     await queueWaiting(t, out, moved);
     const counters = await t.getCounters(c.id);
     return moveCampaign(
@@ -284,6 +323,8 @@ export function createEngineCore(options: OutreachOptions) {
     renderer,
     onError,
     steppers,
+    steppersOf,
+    policyOf,
     transports,
     limiters,
     listeners,

@@ -45,7 +45,7 @@ function logName(type: string): string {
  */
 export async function applyMessageChanges(
   tx: StorageTransaction,
-  steppers: Readonly<Record<Channel, MessageStepper>>,
+  stepperFor: (message: MessageRecord) => MessageStepper,
   changes: readonly MessageChange[],
   collectEvents: boolean,
 ): Promise<BatchOutcome> {
@@ -61,7 +61,7 @@ export async function applyMessageChanges(
 
   for (const change of changes) {
     const current = latest.get(change.message.id) ?? change.message;
-    const stepper = steppers[current.channel];
+    const stepper = stepperFor(current);
     const step = stepper.step({ state: current.state, context: current.context }, change.event);
     const at = change.event.at;
     // Object literals of one shape (no spreads): this loop runs for every event of every message.
