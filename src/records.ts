@@ -2,9 +2,10 @@
  * The records the engine keeps in storage. Storage adapters persist them as they are; the engine
  * treats every record it reads as immutable and writes new objects.
  */
-import type { StoredPolicy } from './policy.js';
+
 import type { CampaignContent } from './content.js';
 import type { FailureReasonId } from './failure-reasons.js';
+import type { StoredPolicy } from './policy.js';
 import type { CampaignStatus, Channel, MessageCounts, MessageStatus } from './statuses.js';
 
 /** A persisted machine state: the state node id and its context. */

@@ -6,7 +6,7 @@ import type { MessageEvent, TimerEvent } from '../machines/message-events.js';
 import type { MessageStepper } from '../machines/message-step.js';
 import type { CounterDelta, StorageTransaction } from '../ports/storage.js';
 import type { DeadlineRecord, MessageLogEntry, MessageRecord } from '../records.js';
-import type { Channel, MessageCounts, MessageStatus } from '../statuses.js';
+import type { MessageCounts, MessageStatus } from '../statuses.js';
 import type { MessageStatusEvent } from './events.js';
 
 /** One event for one message. */
