@@ -209,7 +209,7 @@ export function createEngineCore(options: OutreachOptions) {
   };
 
   const applyChanges = async (t: StorageTransaction, out: OutreachEvent[], changes: MessageChange[]) => {
-    if (changes.length === 0) return { changed: 0, messages: [] as MessageRecord[] };
+    if (changes.length === 0) return { changed: 0, changedFlags: [] as boolean[], messages: [] as MessageRecord[] };
     // Each message steps through the machines of its campaign's policy (read once per campaign and process).
     const byCampaign = new Map<string, Record<Channel, MessageStepper>>();
     for (const change of changes) {

@@ -1,6 +1,8 @@
 /**
  * Provider-event ingestion: validates a batch whole, drops duplicates by event id and content key,
  * finds each message by our id or the provider's, and applies the events in one transaction.
+ * Batches that arrive while a transaction is running are coalesced into the next one (each caller
+ * still gets its own result), so concurrent webhooks of one campaign never queue one by one on its row.
  */
 import * as z from 'zod';
 import type { MessageEvent } from '../machines/message-events.js';
@@ -20,6 +22,15 @@ import type { EngineWorker } from './worker.js';
 
 /** At most 10,000 events a call: a webhook batch is far smaller (SendGrid posts up to 768 KB). */
 const BatchSchema = z.array(ProviderEventSchema).max(10_000);
+/** Most events coalesced into one transaction. */
+const MAX_COALESCED_EVENTS = 2_000;
+
+/** One caller's batch waiting for the next transaction. */
+interface Pending {
+  readonly list: ProviderEvent[];
+  readonly resolve: (r: IngestResult) => void;
+  readonly reject: (e: unknown) => void;
+}
 
 /** Builds `ingest` over the core; the worker is kicked after each batch. */
 export function createIngest(core: EngineCore, worker: EngineWorker) {
@@ -53,15 +64,25 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
     }
   };
 
-  const ingest = async (events: readonly ProviderEvent[]): Promise<IngestResult> => {
-    const parsed = BatchSchema.safeParse(events);
-    if (!parsed.success) throw invalid('The provider events', parsed.error);
-    const list = parsed.data as ProviderEvent[];
-    const result = await tx(async (t, out) => {
-      let duplicates = 0;
-      let ignored = 0;
-      let unmatched = 0;
-      let applied = 0;
+  /** Applies the batches of several callers in one transaction; returns each caller's result. */
+  const applyBatches = (batches: readonly ProviderEvent[][]): Promise<IngestResult[]> =>
+    tx(async (t, out) => {
+      const list: ProviderEvent[] = [];
+      const owner: number[] = [];
+      batches.forEach((b, k) => {
+        for (const e of b) {
+          list.push(e);
+          owner.push(k);
+        }
+      });
+      const duplicates = batches.map(() => 0);
+      const ignored = batches.map(() => 0);
+      const unmatched = batches.map(() => 0);
+      const applied = batches.map(() => 0);
+      const count = (counts: number[], i: number) => {
+        const k = owner[i] as number;
+        counts[k] = (counts[k] as number) + 1;
+      };
       // Find the messages first, so that each event's dedupe keys are stored with its campaign and
       // deleted with it (a campaign's keys live exactly as long as its messages).
       const statusAt: number[] = [];
@@ -104,9 +125,9 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
       fresh.forEach((isNew, k) => {
         if (!isNew) dup.add(keyOwner[k] as number);
       });
-      duplicates = dup.size;
+      for (const i of dup) count(duplicates, i);
       const at = clock.now();
-      const statusEvents: StatusEvent[] = [];
+      const statusEvents: [StatusEvent, number][] = [];
       for (let i = 0; i < list.length; i++) {
         if (dup.has(i)) continue;
         const e = list[i] as ProviderEvent;
@@ -114,7 +135,7 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
           const s = e as SuppressionEvent;
           const r = normalize(s.channel, s.address);
           if (!r.ok) {
-            ignored++;
+            count(ignored, i);
             continue;
           }
           const scope = s.scope ?? defaultScope;
@@ -122,24 +143,25 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
             await t.addSuppressions([
               { scope, channel: s.channel, address: r.address, source: s.source ?? 'inbound', at },
             ]);
-            applied++;
-          } else if (await t.removeSuppression(scope, s.channel, r.address)) applied++;
-          else ignored++;
-        } else statusEvents.push(e);
+            count(applied, i);
+          } else if (await t.removeSuppression(scope, s.channel, r.address)) count(applied, i);
+          else count(ignored, i);
+        } else statusEvents.push([e, i]);
       }
       const changes: MessageChange[] = [];
+      const changeOwner: number[] = [];
       const campaigns = new Map<string, CampaignRecord | undefined>();
       const engagement = new Map<string, { opens: number; clicks: number }>();
       const suppress: { scope: string; channel: Channel; address: string; source: string; at: number }[] = [];
-      for (const e of statusEvents) {
+      for (const [e, i] of statusEvents) {
         const m = messageOf(e);
         if (!m) {
-          unmatched++;
+          count(unmatched, i);
           continue;
         }
         if (!campaigns.has(m.campaignId)) campaigns.set(m.campaignId, await t.getCampaign(m.campaignId));
         if (campaigns.get(m.campaignId)?.status === 'archived') {
-          ignored++; // archived campaigns keep their statuses as they are (seed 001)
+          count(ignored, i); // archived campaigns keep their statuses as they are (seed 001)
           continue;
         }
         if (e.status === 'engagement') {
@@ -147,7 +169,7 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
           if (e.engagement === 'click') g.clicks++;
           else g.opens++;
           engagement.set(m.campaignId, g);
-          applied++;
+          count(applied, i);
           continue;
         }
         if (e.status === 'opted_out')
@@ -160,7 +182,7 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
           });
         const event = toMessageEvent(e, at);
         if (!event) {
-          ignored++;
+          count(ignored, i);
           continue;
         }
         const detail: Record<string, unknown> = {};
@@ -169,6 +191,7 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
         if (e.occurredAt !== undefined) detail.occurredAt = e.occurredAt;
         if (e.detail) detail.detail = e.detail;
         changes.push({ message: m, event, detail });
+        changeOwner.push(i);
       }
       if (suppress.length) await t.addSuppressions(suppress);
       if (engagement.size) {
@@ -177,9 +200,63 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
         );
       }
       const r = await applyChanges(t, out, changes);
-      applied += r.changed;
-      ignored += changes.length - r.changed;
-      return { applied, duplicates, ignored, unmatched };
+      r.changedFlags.forEach((changed, k) => {
+        count(changed ? applied : ignored, changeOwner[k] as number);
+      });
+      return batches.map((_, k) => ({
+        applied: applied[k] as number,
+        duplicates: duplicates[k] as number,
+        ignored: ignored[k] as number,
+        unmatched: unmatched[k] as number,
+      }));
+    });
+
+  // Group commit: one transaction at a time; what arrives meanwhile goes into the next one together.
+  const queue: Pending[] = [];
+  let running = false;
+  const pump = () => {
+    if (running || queue.length === 0) return;
+    const group: Pending[] = [];
+    let size = 0;
+    while (
+      queue.length > 0 &&
+      (group.length === 0 || size + (queue[0] as Pending).list.length <= MAX_COALESCED_EVENTS)
+    ) {
+      const p = queue.shift() as Pending;
+      group.push(p);
+      size += p.list.length;
+    }
+    running = true;
+    void (async () => {
+      try {
+        const results = await applyBatches(group.map((p) => p.list));
+        group.forEach((p, k) => p.resolve(results[k] as IngestResult));
+      } catch (error) {
+        if (group.length === 1) (group[0] as Pending).reject(error);
+        else {
+          // One caller's events must not fail the others: each batch again, on its own.
+          for (const p of group) {
+            try {
+              p.resolve(((await applyBatches([p.list])) as IngestResult[])[0] as IngestResult);
+            } catch (e) {
+              p.reject(e);
+            }
+          }
+        }
+      } finally {
+        running = false;
+        pump();
+      }
+    })();
+  };
+
+  const ingest = async (events: readonly ProviderEvent[]): Promise<IngestResult> => {
+    const parsed = BatchSchema.safeParse(events);
+    if (!parsed.success) throw invalid('The provider events', parsed.error);
+    const list = parsed.data as ProviderEvent[];
+    const result = await new Promise<IngestResult>((resolve, reject) => {
+      queue.push({ list, resolve, reject });
+      pump();
     });
     await startDueScheduled();
     worker.kick();

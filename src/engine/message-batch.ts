@@ -23,6 +23,8 @@ export interface BatchOutcome {
   readonly messages: MessageRecord[];
   /** How many events changed their message. */
   readonly changed: number;
+  /** For each change, in input order, whether it changed its message. */
+  readonly changedFlags: boolean[];
   /**
    * Counter moves per campaign, NOT yet written: the caller locks the campaigns first and then adds
    * them, so that every transaction takes campaign and counter locks in the same order.
@@ -57,6 +59,7 @@ export async function applyMessageChanges(
   const deltas = new Map<string, Partial<Record<MessageStatus, number>>>();
   const statusEvents: MessageStatusEvent[] = [];
   const out: MessageRecord[] = [];
+  const changedFlags: boolean[] = [];
   let changedCount = 0;
 
   for (const change of changes) {
@@ -75,6 +78,7 @@ export async function applyMessageChanges(
       changed: step.changed,
       detail: change.detail,
     });
+    changedFlags.push(step.changed);
     if (!step.changed) {
       out.push(current);
       continue;
@@ -141,5 +145,5 @@ export async function applyMessageChanges(
   if (upserts.size) await tx.upsertDeadlines([...upserts.values()]);
   const counters: CounterDelta[] = [];
   for (const [campaignId, counts] of deltas) counters.push({ campaignId, counts: counts as Partial<MessageCounts> });
-  return { messages: out, changed: changedCount, counters, statusEvents };
+  return { messages: out, changed: changedCount, changedFlags, counters, statusEvents };
 }
