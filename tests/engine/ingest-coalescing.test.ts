@@ -97,7 +97,9 @@ describe('ingest: concurrent callbacks coalesce', () => {
     const poison = messages[2]?.id as string;
     const s = counting(inner, poison);
     const outreach = createOutreach({ storage: s.storage, clock: createFakeClock(), transports: {} });
-    const calls = messages.map((m) => outreach.ingest([{ ...delivered(m.id), messageId: m.id }]));
+    const calls = messages.map((m) =>
+      outreach.ingest([{ ...(delivered(m.id) as Extract<ProviderEvent, { type: 'status' }>), messageId: m.id }]),
+    );
     const settled = await Promise.allSettled(calls);
     expect(settled.map((r) => r.status)).toEqual(messages.map((m) => (m.id === poison ? 'rejected' : 'fulfilled')));
     const after = await allMessages(outreach, messages[0]?.campaignId as string);
