@@ -10,7 +10,7 @@ import type { MessageEvent } from '../machines/message-events.js';
 import { createMessageStepper, type MessageStepper } from '../machines/message-step.js';
 import { type Policy, policyFromStored, resolvePolicy, storePolicy } from '../policy.js';
 import { systemClock } from '../ports/clock.js';
-import type { StorageTransaction } from '../ports/storage.js';
+import type { CounterDelta, StorageTransaction } from '../ports/storage.js';
 import type { Transport } from '../ports/transport.js';
 import type { CampaignRecord, MessageRecord } from '../records.js';
 import { type CampaignStatus, type Channel, isFinalMessageStatus, type MessageStatus } from '../statuses.js';
@@ -208,8 +208,25 @@ export function createEngineCore(options: OutreachOptions) {
     }
   };
 
-  const applyChanges = async (t: StorageTransaction, out: OutreachEvent[], changes: MessageChange[]) => {
-    if (changes.length === 0) return { changed: 0, changedFlags: [] as boolean[], messages: [] as MessageRecord[] };
+  /**
+   * Steps messages and adds their counter moves. The campaigns' statuses are derived here too, under
+   * their row lock, unless `deferProgress`: the caller then derives them in a later transaction
+   * ({@link progressAfter}), so that concurrent callers never queue on the campaign row.
+   */
+  const applyChanges = async (
+    t: StorageTransaction,
+    out: OutreachEvent[],
+    changes: MessageChange[],
+    deferProgress = false,
+  ) => {
+    if (changes.length === 0)
+      return {
+        changed: 0,
+        changedFlags: [] as boolean[],
+        earliestTimer: undefined as number | undefined,
+        counters: [] as CounterDelta[],
+        messages: [] as MessageRecord[],
+      };
     // Each message steps through the machines of its campaign's policy (read once per campaign and process).
     const byCampaign = new Map<string, Record<Channel, MessageStepper>>();
     for (const change of changes) {
@@ -229,7 +246,9 @@ export function createEngineCore(options: OutreachOptions) {
     const stepperFor = (m: MessageRecord) => (byCampaign.get(m.campaignId) ?? steppers)[m.channel];
     const r = await applyMessageChanges(t, stepperFor, changes, listeners.size > 0);
     for (const e of r.statusEvents) out.push(e);
-    if (r.counters.length > 0) {
+    if (r.counters.length > 0 && deferProgress) {
+      await t.addCounters(r.counters);
+    } else if (r.counters.length > 0) {
       // One lock order everywhere: message rows, then campaign rows (sorted), then counters. The campaign
       // lock serialises the derivation of its status; taking it last keeps it held only briefly.
       const locked: CampaignRecord[] = [];
@@ -241,6 +260,55 @@ export function createEngineCore(options: OutreachOptions) {
       await progressCampaigns(t, out, locked);
     }
     return r;
+  };
+
+  // Deferred progress: campaigns whose counters moved, derived together in one transaction at a time.
+  let dirty = new Set<string>();
+  let waiting: (() => void)[] = [];
+  let progressing = false;
+  const runProgress = () => {
+    if (progressing || waiting.length === 0) return;
+    progressing = true;
+    const ids = [...dirty].sort();
+    const done = waiting;
+    dirty = new Set();
+    waiting = [];
+    tx(async (t, out) => {
+      const locked: CampaignRecord[] = [];
+      for (const id of ids) {
+        const c = await t.getCampaign(id, { forUpdate: true });
+        if (c) locked.push(c);
+      }
+      await progressCampaigns(t, out, locked);
+    })
+      .catch((error: unknown) => {
+        // The counters are committed; the derivation is tried again (and the worker re-derives idle campaigns).
+        onError(error);
+        for (const id of ids) dirty.add(id);
+        return new Promise<void>((resolve) => setTimeout(resolve, 200));
+      })
+      .finally(() => {
+        progressing = false;
+        for (const d of done) d();
+        if (dirty.size > 0 && waiting.length === 0) waiting.push(() => {});
+        runProgress();
+      });
+  };
+  /**
+   * Derives the status of campaigns whose counters a committed transaction moved without their lock;
+   * resolves once a derivation that started after that commit has ended.
+   */
+  const progressAfter = (campaignIds: Iterable<string>): Promise<void> => {
+    let any = false;
+    for (const id of campaignIds) {
+      dirty.add(id);
+      any = true;
+    }
+    if (!any) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      runProgress();
+    });
   };
 
   /** Steps every message of a campaign in the given machine states with one event, batch by batch. */
@@ -335,6 +403,7 @@ export function createEngineCore(options: OutreachOptions) {
     moveCampaign,
     channelFreed,
     applyChanges,
+    progressAfter,
     forEachMessageIn,
     view,
     startCampaign,

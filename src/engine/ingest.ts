@@ -24,17 +24,28 @@ import type { EngineWorker } from './worker.js';
 const BatchSchema = z.array(ProviderEventSchema).max(10_000);
 /** Most events coalesced into one transaction. */
 const MAX_COALESCED_EVENTS = 2_000;
+/** Ingest transactions in flight at once per engine (they share no row once campaigns are out of them). */
+const MAX_IN_FLIGHT = 4;
+
+/** What one caller's batch did, and the campaigns whose status must be derived before it returns. */
+interface Applied {
+  readonly result: IngestResult;
+  readonly moved: readonly string[];
+}
 
 /** One caller's batch waiting for the next transaction. */
 interface Pending {
   readonly list: ProviderEvent[];
-  readonly resolve: (r: IngestResult) => void;
+  readonly resolve: (r: Applied) => void;
   readonly reject: (e: unknown) => void;
 }
 
-/** Builds `ingest` over the core; the worker is kicked after each batch. */
+/**
+ * Builds `ingest` over the core. Provider events never make work for the dispatcher, so the worker is
+ * only told of the deadlines they set (a full worker round per webhook would compete with ingest).
+ */
 export function createIngest(core: EngineCore, worker: EngineWorker) {
-  const { clock, defaultScope, normalize, tx, applyChanges } = core;
+  const { clock, defaultScope, normalize, tx, applyChanges, progressAfter } = core;
   const { startDueScheduled } = worker;
 
   const toMessageEvent = (e: StatusEvent, at: number): MessageEvent | null => {
@@ -65,8 +76,12 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
   };
 
   /** Applies the batches of several callers in one transaction; returns each caller's result. */
-  const applyBatches = (batches: readonly ProviderEvent[][]): Promise<IngestResult[]> =>
-    tx(async (t, out) => {
+  const applyBatches = async (batches: readonly ProviderEvent[][]): Promise<Applied[]> => {
+    let wake: number | undefined;
+    let moved: string[] = [];
+    const results = await tx(async (t, out) => {
+      wake = undefined; // the adapter may re-run this
+      moved = [];
       const list: ProviderEvent[] = [];
       const owner: number[] = [];
       batches.forEach((b, k) => {
@@ -199,7 +214,10 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
           [...engagement.entries()].map(([campaignId, g]) => ({ campaignId, opens: g.opens, clicks: g.clicks })),
         );
       }
-      const r = await applyChanges(t, out, changes);
+      // The campaign rows stay out of this transaction: their statuses are derived right after it.
+      const r = await applyChanges(t, out, changes, true);
+      wake = r.earliestTimer;
+      moved = r.counters.map((d) => d.campaignId);
       r.changedFlags.forEach((changed, k) => {
         count(changed ? applied : ignored, changeOwner[k] as number);
       });
@@ -210,12 +228,15 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
         unmatched: unmatched[k] as number,
       }));
     });
+    if (wake !== undefined) worker.wakeBy(wake);
+    return results.map((result) => ({ result, moved }));
+  };
 
-  // Group commit: one transaction at a time; what arrives meanwhile goes into the next one together.
+  // Group commit: a few transactions at a time; what arrives meanwhile goes into the next one together.
   const queue: Pending[] = [];
-  let running = false;
+  let running = 0;
   const pump = () => {
-    if (running || queue.length === 0) return;
+    if (running >= MAX_IN_FLIGHT || queue.length === 0) return;
     const group: Pending[] = [];
     let size = 0;
     while (
@@ -226,25 +247,25 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
       group.push(p);
       size += p.list.length;
     }
-    running = true;
+    running++;
     void (async () => {
       try {
         const results = await applyBatches(group.map((p) => p.list));
-        group.forEach((p, k) => p.resolve(results[k] as IngestResult));
+        group.forEach((p, k) => p.resolve(results[k] as Applied));
       } catch (error) {
         if (group.length === 1) (group[0] as Pending).reject(error);
         else {
           // One caller's events must not fail the others: each batch again, on its own.
           for (const p of group) {
             try {
-              p.resolve(((await applyBatches([p.list])) as IngestResult[])[0] as IngestResult);
+              p.resolve((await applyBatches([p.list]))[0] as Applied);
             } catch (e) {
               p.reject(e);
             }
           }
         }
       } finally {
-        running = false;
+        running--;
         pump();
       }
     })();
@@ -254,12 +275,12 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
     const parsed = BatchSchema.safeParse(events);
     if (!parsed.success) throw invalid('The provider events', parsed.error);
     const list = parsed.data as ProviderEvent[];
-    const result = await new Promise<IngestResult>((resolve, reject) => {
+    const { result, moved } = await new Promise<Applied>((resolve, reject) => {
       queue.push({ list, resolve, reject });
       pump();
     });
+    await progressAfter(moved);
     await startDueScheduled();
-    worker.kick();
     return result;
   };
 

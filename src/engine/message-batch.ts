@@ -25,6 +25,8 @@ export interface BatchOutcome {
   readonly changed: number;
   /** For each change, in input order, whether it changed its message. */
   readonly changedFlags: boolean[];
+  /** The earliest deadline the batch set, if any (the worker must wake by then). */
+  readonly earliestTimer: number | undefined;
   /**
    * Counter moves per campaign, NOT yet written: the caller locks the campaigns first and then adds
    * them, so that every transaction takes campaign and counter locks in the same order.
@@ -145,5 +147,8 @@ export async function applyMessageChanges(
   if (upserts.size) await tx.upsertDeadlines([...upserts.values()]);
   const counters: CounterDelta[] = [];
   for (const [campaignId, counts] of deltas) counters.push({ campaignId, counts: counts as Partial<MessageCounts> });
-  return { messages: out, changed: changedCount, changedFlags, counters, statusEvents };
+  let earliestTimer: number | undefined;
+  for (const d of upserts.values())
+    if (earliestTimer === undefined || d.fireAt < earliestTimer) earliestTimer = d.fireAt;
+  return { messages: out, changed: changedCount, changedFlags, earliestTimer, counters, statusEvents };
 }

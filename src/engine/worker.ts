@@ -9,7 +9,7 @@ import type { TimerHandle } from '../ports/clock.js';
 import type { SendResult } from '../ports/transport.js';
 import type { EventSink } from '../provider-events.js';
 import type { MessageRecord } from '../records.js';
-import type { Channel } from '../statuses.js';
+import { type Channel, isFinalMessageStatus, type MessageStatus } from '../statuses.js';
 import type { OutreachWorker } from './create-outreach.js';
 import type { EngineCore } from './engine-core.js';
 import { createId } from './ids.js';
@@ -26,8 +26,10 @@ const leaseKey = (messageId: string, token: string) => `${messageId}|lease:${tok
 
 /** The worker as the engine uses it: the public worker plus a nudge and the scheduled-start check. */
 export interface EngineWorker extends OutreachWorker {
-  /** Wakes the worker now (after a command or an ingest). */
+  /** Wakes the worker now (after a command). */
   kick(): void;
+  /** Makes sure the worker wakes by `at` (a deadline an ingest just set). */
+  wakeBy(at: number): void;
   /** Starts scheduled campaigns that are due on channels that were just released. */
   startDueScheduled(): Promise<void>;
 }
@@ -50,6 +52,7 @@ export function createWorker(
     moveCampaign,
     channelFreed,
     applyChanges,
+    rederive,
     startCampaign,
     options,
   } = core;
@@ -226,7 +229,14 @@ export function createWorker(
           return [];
         }
         const batch = await t.claimMessages(c.id, 'queued', allowed);
-        if (batch.length === 0) return [];
+        if (batch.length === 0) {
+          // Ingest derives campaign statuses after its own commit; should its process die in between,
+          // a campaign whose messages are all final is completed here.
+          const { counts } = await t.getCounters(c.id);
+          if ((Object.keys(counts) as MessageStatus[]).every((s) => isFinalMessageStatus(s) || counts[s] === 0))
+            await rederive(t, out, c);
+          return [];
+        }
         if (batch.length === allowed && allowed < free) waiting = true;
         const suppressed = await t.suppressedAmong(
           c.scope,
@@ -427,6 +437,9 @@ export function createWorker(
     },
     kick() {
       if (started) arm(clock.now());
+    },
+    wakeBy(at) {
+      if (started) arm(at);
     },
   };
 
