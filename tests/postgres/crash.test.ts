@@ -42,7 +42,11 @@ describe.skipIf(!url)('postgresStorage: a worker killed mid-campaign', () => {
   });
 
   it('kill -9 a worker mid-campaign, start another: nothing is sent twice, nothing claimed goes untried, and messages the dead worker sent end by the sending rule', async () => {
-    db = await sharedDatabase(url as string, `mp_crash_${process.pid}`);
+    // The campaign runs with the shortened rules; the workers apply the campaign's policy.
+    db = await sharedDatabase(url as string, `mp_crash_${process.pid}`, {
+      smsSendingTimeout: '2s',
+      smsReceiptTimeout: '2s',
+    });
     const shared = db;
     const id = await runSmsCampaign(db, SIZE, 'Crash');
     const [victim, survivor] = await Promise.all([
