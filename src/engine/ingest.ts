@@ -251,7 +251,9 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
     void (async () => {
       try {
         const results = await applyBatches(group.map((p) => p.list));
-        group.forEach((p, k) => p.resolve(results[k] as Applied));
+        group.forEach((p, k) => {
+          p.resolve(results[k] as Applied);
+        });
       } catch (error) {
         if (group.length === 1) (group[0] as Pending).reject(error);
         else {
