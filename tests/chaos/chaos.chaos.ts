@@ -88,7 +88,7 @@ describe.skipIf(!url)('chaos over a real PostgreSQL', () => {
       SEND_LATENCY_MS: '100',
       BATCH_SIZE: '100',
       CONCURRENCY: '100',
-      PAUSE_AFTER_CLAIM_MS: '50',
+      PAUSE_AFTER_CLAIM_MS: '200', // a claim waits before its hand-over, so kills land there
     };
     let n = 0;
     const live: WorkerHandle[] = [];
