@@ -23,6 +23,7 @@ export interface PgClientLike extends PgQueryable {
    * which ends the process unless someone listens (pg-pool removes its own listener on checkout).
    */
   on?(event: 'error', listener: (error: Error) => void): unknown;
+  /** Removes a listener added with `on` (before the client goes back to its pool). */
   off?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
