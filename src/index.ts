@@ -97,8 +97,8 @@ export type { MessageCurrent, MessageStep, MessageStepper, MessageTimer } from '
 export { applyMessageEvent, createMessageStepper, statusOfMessageState } from './machines/message-step.js';
 export type { SmsMessageMachine } from './machines/sms-message.js';
 export { createSmsMessageMachine, smsMessageMachine } from './machines/sms-message.js';
-export type { Policy, PolicyInput } from './policy.js';
-export { DEFAULT_POLICY, presendBackoffFor, resolvePolicy } from './policy.js';
+export type { Policy, PolicyInput, StoredPolicy } from './policy.js';
+export { DEFAULT_POLICY, policyFromStored, presendBackoffFor, resolvePolicy, storePolicy } from './policy.js';
 export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
 export type {

@@ -74,6 +74,10 @@ export const LIMITS = Object.freeze({
   minPollIntervalMs: 10,
   /** The longest `pollInterval`: one day. */
   maxPollIntervalMs: 86_400_000,
+  /** The shortest `claimLease`: one second (a lease must outlast the pause between claim and hand-over). */
+  minClaimLeaseMs: 1_000,
+  /** The longest `claimLease`: one day. */
+  maxClaimLeaseMs: 86_400_000,
   /** The earliest time a campaign may be scheduled at: the epoch. Times are whole milliseconds. */
   minTime: 0,
   /** The latest time a campaign may be scheduled at: 9999-12-31T23:59:59.999Z. */

@@ -179,3 +179,25 @@ export function checkedDuration(
 export function presendBackoffFor(policy: Policy, retry: number): number {
   return Math.min(policy.presendBackoffMax, policy.presendBackoff * 2 ** Math.max(0, retry - 1));
 }
+
+/**
+ * A policy as a campaign stores it (JSON-safe: an infinite deferral window is `null`). A campaign's
+ * policy is fixed when it runs, so that every process applies the same rules to its messages.
+ */
+export type StoredPolicy = Omit<Policy, 'emailDeferralWindow'> & { readonly emailDeferralWindow: number | null };
+
+/** The JSON-safe form of a policy. */
+export function storePolicy(policy: Policy): StoredPolicy {
+  return {
+    ...policy,
+    emailDeferralWindow: Number.isFinite(policy.emailDeferralWindow) ? policy.emailDeferralWindow : null,
+  };
+}
+
+/** The policy a campaign stored. */
+export function policyFromStored(stored: StoredPolicy): Policy {
+  return Object.freeze({
+    ...stored,
+    emailDeferralWindow: stored.emailDeferralWindow ?? Number.POSITIVE_INFINITY,
+  });
+}

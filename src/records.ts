@@ -2,8 +2,10 @@
  * The records the engine keeps in storage. Storage adapters persist them as they are; the engine
  * treats every record it reads as immutable and writes new objects.
  */
+
 import type { CampaignContent } from './content.js';
 import type { FailureReasonId } from './failure-reasons.js';
+import type { StoredPolicy } from './policy.js';
 import type { CampaignStatus, Channel, MessageCounts, MessageStatus } from './statuses.js';
 
 /** A persisted machine state: the state node id and its context. */
@@ -44,6 +46,11 @@ export interface CampaignRecord {
   readonly updatedAt: number;
   readonly startedAt: number | null;
   readonly finishedAt: number | null;
+  /**
+   * The policy fixed when the campaign ran (absent before, and on campaigns stored by older versions):
+   * every process applies it to the campaign's messages, whatever its own `policy` option says.
+   */
+  readonly policy?: StoredPolicy | undefined;
 }
 
 /** One recipient of one campaign. */

@@ -545,6 +545,18 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
       }
       if (prevs.length) record(() => prevs.forEach(putDeadline));
     },
+    async takeDeadlines(ids) {
+      const taken: DeadlineRecord[] = [];
+      for (const id of new Set(ids)) {
+        const p = deadlines.get(id);
+        if (p) {
+          taken.push(p);
+          deadlines.delete(id);
+        }
+      }
+      if (taken.length) record(() => taken.forEach(putDeadline));
+      return taken.map((d) => d.id);
+    },
     async takeDueDeadlines(now, limit) {
       const out: DeadlineRecord[] = [];
       while (out.length < limit) {

@@ -18,6 +18,13 @@ export interface PgQueryable {
 export interface PgClientLike extends PgQueryable {
   /** Returns the connection to its pool; pass the error when the connection should be discarded. */
   release(error?: Error | boolean): void;
+  /**
+   * `pg` clients are event emitters: a connection lost while the client is checked out emits `'error'`,
+   * which ends the process unless someone listens (pg-pool removes its own listener on checkout).
+   */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  /** Removes a listener added with `on` (before the client goes back to its pool). */
+  off?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /**
@@ -27,7 +34,22 @@ export interface PgClientLike extends PgQueryable {
 export interface PgLike {
   /** A dedicated connection for one transaction (`pg.Pool#connect`). */
   connect(): Promise<PgClientLike>;
+  /** `pg.Pool` emits `'error'` when an idle connection is lost. */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
 }
+
+/**
+ * Makes sure a lost idle connection of a `pg.Pool` cannot end the process: when nobody listens for the
+ * pool's `'error'` (pg-pool re-emits an idle client's error there), adds a listener that ignores it;
+ * the pool has already discarded that connection and the next transaction opens a new one.
+ */
+export function guardPoolErrors(pool: PgLike): void {
+  if (typeof pool.on !== 'function') return;
+  if (guarded.has(pool)) return;
+  guarded.add(pool);
+  pool.on('error', () => {});
+}
+const guarded = new WeakSet<PgLike>();
 
 /** The structural shape of a PGlite instance (one connection, queries serialised by the adapter). */
 export interface PGliteLike extends PgQueryable {

@@ -183,6 +183,11 @@ async function migrateOnce(pool: PgLike, schema: string): Promise<number[]> {
     );
   }
   let broken: Error | undefined;
+  // Without a listener, a connection lost while checked out is an uncaught 'error' event (see the storage).
+  const onLost = (error: Error) => {
+    broken ??= error;
+  };
+  client.on?.('error', onLost);
   try {
     await client.query('BEGIN');
     try {
@@ -215,6 +220,7 @@ async function migrateOnce(pool: PgLike, schema: string): Promise<number[]> {
       cause: error,
     });
   } finally {
+    client.off?.('error', onLost);
     client.release(broken);
   }
 }

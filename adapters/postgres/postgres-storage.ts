@@ -22,7 +22,14 @@ import {
   type Storage,
   type StorageTransaction,
 } from 'campaign-lifecycle';
-import { isEmbedded, type PGliteLike, type PgClientLike, type PgLike, toPgLike } from './pg-connection.js';
+import {
+  guardPoolErrors,
+  isEmbedded,
+  type PGliteLike,
+  type PgClientLike,
+  type PgLike,
+  toPgLike,
+} from './pg-connection.js';
 import { COUNTER_COLUMNS, describe, migratePostgres, quoteSchema } from './postgres-migrations.js';
 
 /** Options of {@link postgresStorage}. */
@@ -177,6 +184,8 @@ function statements(s: string) {
       ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, entity_id = EXCLUDED.entity_id,
         campaign_id = EXCLUDED.campaign_id, fire_at = EXCLUDED.fire_at, event = EXCLUDED.event`,
     deleteDeadlines: `DELETE FROM ${s}.deadlines WHERE id = ANY($1::text[])`,
+    // Waits for a concurrent taker's row lock; once it commits, the row is gone and not returned here.
+    takeDeadlines: `DELETE FROM ${s}.deadlines WHERE id = ANY($1::text[]) RETURNING id`,
     takeDueDeadlines: `DELETE FROM ${s}.deadlines WHERE id IN (
         SELECT id FROM ${s}.deadlines WHERE fire_at <= $1 ORDER BY fire_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
       RETURNING ${DEADLINE_COLUMNS}`,
@@ -228,6 +237,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
   const schema = options.schema ?? 'campaign_lifecycle';
   const q = quoteSchema(schema);
   const pool = toPgLike(options.pool);
+  guardPoolErrors(pool);
   const shared = !isEmbedded(pool);
   const maxRetries = options.maxRetries ?? 5;
   const sql = statements(q);
@@ -482,6 +492,10 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         if (ids.length === 0) return;
         await run(sql.deleteDeadlines, [[...ids]], 'Delete deadlines');
       },
+      async takeDeadlines(ids) {
+        if (ids.length === 0) return [];
+        return (await run(sql.takeDeadlines, [[...new Set(ids)]], 'Take deadlines')).map((r) => r.id as string);
+      },
       async takeDueDeadlines(now, limit) {
         if (limit <= 0) return [];
         const rows = (await run(
@@ -540,6 +554,12 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
     }
     const state: TxState = { open: true, failure: undefined };
     let discard: Error | undefined;
+    // pg-pool drops its own listener while the client is checked out: without ours, a connection lost
+    // mid-transaction would be an uncaught 'error' event and end the process. The failed query says the rest.
+    const onLost = (error: Error) => {
+      discard ??= error;
+    };
+    client.on?.('error', onLost);
     const rollback = async () => {
       state.open = false;
       try {
@@ -592,6 +612,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       return { value };
     } finally {
       state.open = false;
+      client.off?.('error', onLost);
       client.release(discard);
     }
   };

@@ -435,6 +435,39 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
       });
     });
 
+    it('should take named deadlines once: a claim lease goes to its claimant or to its expiry, never both', async () => {
+      const s = await fresh();
+      await s.transaction((t) =>
+        t.upsertDeadlines([deadline('c', 'm1', 'lease', 100), deadline('c', 'm2', 'lease', 100)]),
+      );
+      // A take that rolls back keeps them.
+      await s
+        .transaction(async (t) => {
+          same((await t.takeDeadlines(['m1|lease'])).length, 1, 'taken inside the transaction');
+          throw new Error('roll back');
+        })
+        .catch(() => {});
+      const took = await s.transaction((t) => t.takeDeadlines(['m1|lease', 'nope|lease', 'm1|lease']));
+      same(took, ['m1|lease'], 'only the ids that exist, once each');
+      await s.transaction(async (t) => {
+        same(await t.takeDeadlines(['m1|lease']), [], 'a taken deadline is gone');
+        same(await t.takeDeadlines([]), [], 'no ids, nothing taken');
+      });
+      // Claimants and the expiry race for the same leases: each goes to exactly one of them.
+      const ids = Array.from({ length: 30 }, (_, i) => `r${i}|lease`);
+      await s.transaction((t) =>
+        t.upsertDeadlines(ids.map((id) => deadline('c', id.split('|')[0] as string, 'lease', 10))),
+      );
+      const [a, b, due] = await Promise.all([
+        s.transaction((t) => t.takeDeadlines(ids.slice(0, 20))),
+        s.transaction((t) => t.takeDeadlines(ids.slice(10))),
+        s.transaction(async (t) => (await t.takeDueDeadlines(1000, 100)).map((d) => d.id)),
+      ]);
+      const all = [...a, ...b, ...due].filter((id) => id.startsWith('r'));
+      same(all.length, new Set(all).size, 'no lease taken twice');
+      same(new Set(all).size, ids.length, 'every lease taken once');
+    });
+
     it('should keep suppression lists per scope and channel', async () => {
       const s = await fresh();
       await s.transaction(async (t) => {

@@ -58,6 +58,13 @@ export interface OutreachOptions {
    * @defaultValue '1s' when the storage is shared (`storage.info.shared`), otherwise false
    */
   pollInterval?: Duration | false | undefined;
+  /**
+   * How long messages this worker claimed stay reserved for it before it hands them to the transport
+   * (a lease). If the process dies or stops in between, they go back to Queued when the lease expires
+   * and another worker sends them. Longer than any pause between a claim and its hand-over.
+   * @defaultValue '30s'
+   */
+  claimLease?: Duration | undefined;
 }
 
 /** A new campaign. */
@@ -117,8 +124,12 @@ export interface RetryResult {
 export interface OutreachWorker {
   /** Starts dispatching and firing deadlines on the clock. Idempotent. */
   start(): void;
-  /** Stops the worker; sends in flight finish. Resolves when the worker is idle. */
-  stop(): Promise<void>;
+  /**
+   * Stops the worker: messages it claimed but has not handed to a transport go back to Queued, sends in
+   * flight finish and are recorded. Resolves when the worker is idle, or after `timeoutMs` (default 30 s)
+   * if a send or the storage hangs; what is left then is settled by other workers (leases, timeouts).
+   */
+  stop(options?: { timeoutMs?: number | undefined }): Promise<void>;
   /** Does all the work due now (fires due deadlines, dispatches what the limits allow), once. */
   runOnce(): Promise<void>;
   readonly running: boolean;
@@ -245,11 +256,11 @@ export interface CampaignStats {
  * await clock.advance('15m');
  */
 export function createOutreach(options: OutreachOptions): Outreach {
-  const { pollMs: poll } = checkOptions(options);
+  const { pollMs: poll, leaseMs } = checkOptions(options);
   const core = createEngineCore(options);
   const pollMs = poll === false ? undefined : poll !== undefined ? poll : core.storage.info.shared ? 1000 : undefined;
   // The worker connects transports to the engine itself (simulated carriers report through `ingest`).
-  const worker = createWorker(core, pollMs, () => outreach);
+  const worker = createWorker(core, pollMs, () => outreach, leaseMs);
   const outreach: Outreach = guardOutreach({
     policy: core.policy,
     clock: core.clock,

@@ -122,24 +122,36 @@ const OptionsSchema = z.strictObject({
   defaultCountry: Country.optional(),
   allowedCountries: z.array(Country).max(300).optional(),
   pollInterval: z.unknown().optional(),
+  claimLease: z.unknown().optional(),
 });
 
 /**
  * Checks the engine's options; returns the poll interval in ms (`undefined`: the default, `false`: never).
  * @throws OutreachError `VALIDATION_FAILED` naming the option.
  */
-export function checkOptions(options: unknown): { pollMs: number | false | undefined } {
+export function checkOptions(options: unknown): { pollMs: number | false | undefined; leaseMs: number } {
   const o = parseInput('createOutreach', 'options', OptionsSchema, options);
   assertCountryCodes([...(o.defaultCountry ? [o.defaultCountry] : []), ...(o.allowedCountries ?? [])]);
+  const leaseMs =
+    o.claimLease === undefined
+      ? DEFAULT_CLAIM_LEASE_MS
+      : checkedDuration('options.claimLease', o.claimLease, {
+          min: LIMITS.minClaimLeaseMs,
+          max: LIMITS.maxClaimLeaseMs,
+        });
   const poll = o.pollInterval;
-  if (poll === undefined || poll === false) return { pollMs: poll };
+  if (poll === undefined || poll === false) return { pollMs: poll, leaseMs };
   return {
     pollMs: checkedDuration('options.pollInterval', poll, {
       min: LIMITS.minPollIntervalMs,
       max: LIMITS.maxPollIntervalMs,
     }),
+    leaseMs,
   };
 }
+
+/** How long a claim holds messages that have not been handed to a transport. */
+const DEFAULT_CLAIM_LEASE_MS = 30_000;
 
 /** What `importContacts` reads: text, bytes, a stream or an iterable of chunks. */
 function checkCsvSource(source: unknown): void {

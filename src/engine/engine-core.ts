@@ -8,9 +8,9 @@ import { OutreachError } from '../errors.js';
 import { type CampaignEvent, holdsChannel, transitionCampaign } from '../machines/campaign.js';
 import type { MessageEvent } from '../machines/message-events.js';
 import { createMessageStepper, type MessageStepper } from '../machines/message-step.js';
-import { resolvePolicy } from '../policy.js';
+import { type Policy, policyFromStored, resolvePolicy, storePolicy } from '../policy.js';
 import { systemClock } from '../ports/clock.js';
-import type { StorageTransaction } from '../ports/storage.js';
+import type { CounterDelta, StorageTransaction } from '../ports/storage.js';
 import type { Transport } from '../ports/transport.js';
 import type { CampaignRecord, MessageRecord } from '../records.js';
 import { type CampaignStatus, type Channel, isFinalMessageStatus, type MessageStatus } from '../statuses.js';
@@ -57,6 +57,25 @@ export function createEngineCore(options: OutreachOptions) {
     sms: createMessageStepper('sms', policy),
     email: createMessageStepper('email', policy),
   };
+  // Steppers per policy, and per campaign whose policy is fixed (it never changes once the campaign runs).
+  const steppersByPolicy = new Map<string, Record<Channel, MessageStepper>>([
+    [JSON.stringify(storePolicy(policy)), steppers],
+  ]);
+  const campaignSteppers = new Map<string, Record<Channel, MessageStepper>>();
+  const steppersOf = (c: CampaignRecord): Record<Channel, MessageStepper> => {
+    if (!c.policy) return steppers;
+    const key = JSON.stringify(c.policy);
+    let s = steppersByPolicy.get(key);
+    if (!s) {
+      const p = policyFromStored(c.policy);
+      s = { sms: createMessageStepper('sms', p), email: createMessageStepper('email', p) };
+      if (steppersByPolicy.size > 100) steppersByPolicy.clear();
+      steppersByPolicy.set(key, s);
+    }
+    return s;
+  };
+  /** The policy a campaign runs with: its own once it has run, else this engine's. */
+  const policyOf = (c: CampaignRecord): Policy => (c.policy ? policyFromStored(c.policy) : policy);
   const transports: Partial<Record<Channel, Transport>> = {};
   if (options.transports.sms) transports.sms = options.transports.sms;
   if (options.transports.email) transports.email = options.transports.email;
@@ -170,10 +189,11 @@ export function createEngineCore(options: OutreachOptions) {
       const id = c.id;
       const counters = await t.getCounters(id);
       let current = await moveCampaign(t, out, c, { type: 'PROGRESS', counts: counters.counts }, null);
-      if (policy.autoPause && current.status === 'in_progress' && !current.state.context.autoPaused) {
+      const { autoPause } = policyOf(current);
+      if (autoPause && current.status === 'in_progress' && !current.state.context.autoPaused) {
         // Seed 002: "Pause if failure rate > 5%". Once only: after a resume the user has decided.
         const done = counters.counts.delivered + counters.counts.assumed_delivered + counters.counts.failed;
-        if (done >= policy.autoPause.minSample && counters.counts.failed / done > policy.autoPause.threshold) {
+        if (done >= autoPause.minSample && counters.counts.failed / done > autoPause.threshold) {
           current = await moveCampaign(t, out, current, { type: 'PAUSE', auto: true }, null, 'failure_rate');
         }
       }
@@ -188,11 +208,47 @@ export function createEngineCore(options: OutreachOptions) {
     }
   };
 
-  const applyChanges = async (t: StorageTransaction, out: OutreachEvent[], changes: MessageChange[]) => {
-    if (changes.length === 0) return { changed: 0, messages: [] as MessageRecord[] };
-    const r = await applyMessageChanges(t, steppers, changes, listeners.size > 0);
+  /**
+   * Steps messages and adds their counter moves. The campaigns' statuses are derived here too, under
+   * their row lock, unless `deferProgress`: the caller then derives them in a later transaction
+   * ({@link progressAfter}), so that concurrent callers never queue on the campaign row.
+   */
+  const applyChanges = async (
+    t: StorageTransaction,
+    out: OutreachEvent[],
+    changes: MessageChange[],
+    deferProgress = false,
+  ) => {
+    if (changes.length === 0)
+      return {
+        changed: 0,
+        changedFlags: [] as boolean[],
+        earliestTimer: undefined as number | undefined,
+        counters: [] as CounterDelta[],
+        messages: [] as MessageRecord[],
+      };
+    // Each message steps through the machines of its campaign's policy (read once per campaign and process).
+    const byCampaign = new Map<string, Record<Channel, MessageStepper>>();
+    for (const change of changes) {
+      const id = change.message.campaignId;
+      if (byCampaign.has(id)) continue;
+      let s = campaignSteppers.get(id);
+      if (!s) {
+        const c = await t.getCampaign(id);
+        s = c ? steppersOf(c) : steppers;
+        if (c?.policy) {
+          if (campaignSteppers.size > 10_000) campaignSteppers.clear();
+          campaignSteppers.set(id, s);
+        }
+      }
+      byCampaign.set(id, s);
+    }
+    const stepperFor = (m: MessageRecord) => (byCampaign.get(m.campaignId) ?? steppers)[m.channel];
+    const r = await applyMessageChanges(t, stepperFor, changes, listeners.size > 0);
     for (const e of r.statusEvents) out.push(e);
-    if (r.counters.length > 0) {
+    if (r.counters.length > 0 && deferProgress) {
+      await t.addCounters(r.counters);
+    } else if (r.counters.length > 0) {
       // One lock order everywhere: message rows, then campaign rows (sorted), then counters. The campaign
       // lock serialises the derivation of its status; taking it last keeps it held only briefly.
       const locked: CampaignRecord[] = [];
@@ -204,6 +260,55 @@ export function createEngineCore(options: OutreachOptions) {
       await progressCampaigns(t, out, locked);
     }
     return r;
+  };
+
+  // Deferred progress: campaigns whose counters moved, derived together in one transaction at a time.
+  let dirty = new Set<string>();
+  let waiting: (() => void)[] = [];
+  let progressing = false;
+  const runProgress = () => {
+    if (progressing || waiting.length === 0) return;
+    progressing = true;
+    const ids = [...dirty].sort();
+    const done = waiting;
+    dirty = new Set();
+    waiting = [];
+    tx(async (t, out) => {
+      const locked: CampaignRecord[] = [];
+      for (const id of ids) {
+        const c = await t.getCampaign(id, { forUpdate: true });
+        if (c) locked.push(c);
+      }
+      await progressCampaigns(t, out, locked);
+    })
+      .catch((error: unknown) => {
+        // The counters are committed; the derivation is tried again (and the worker re-derives idle campaigns).
+        onError(error);
+        for (const id of ids) dirty.add(id);
+        return new Promise<void>((resolve) => setTimeout(resolve, 200));
+      })
+      .finally(() => {
+        progressing = false;
+        for (const d of done) d();
+        if (dirty.size > 0 && waiting.length === 0) waiting.push(() => {});
+        runProgress();
+      });
+  };
+  /**
+   * Derives the status of campaigns whose counters a committed transaction moved without their lock;
+   * resolves once a derivation that started after that commit has ended.
+   */
+  const progressAfter = (campaignIds: Iterable<string>): Promise<void> => {
+    let any = false;
+    for (const id of campaignIds) {
+      dirty.add(id);
+      any = true;
+    }
+    if (!any) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      runProgress();
+    });
   };
 
   /** Steps every message of a campaign in the given machine states with one event, batch by batch. */
@@ -257,7 +362,9 @@ export function createEngineCore(options: OutreachOptions) {
 
   const startCampaign = async (t: StorageTransaction, out: OutreachEvent[], c: CampaignRecord) => {
     await t.deleteDeadlines([startKey(c.id)]);
-    const moved = await moveCampaign(t, out, c, { type: 'RUN' }, 'run');
+    // The policy is fixed now, with the campaign: every process applies it to these messages.
+    const fixed: CampaignRecord = c.policy ? c : { ...c, policy: storePolicy(policy) };
+    const moved = await moveCampaign(t, out, fixed, { type: 'RUN' }, 'run');
     await queueWaiting(t, out, moved);
     const counters = await t.getCounters(c.id);
     return moveCampaign(
@@ -284,6 +391,8 @@ export function createEngineCore(options: OutreachOptions) {
     renderer,
     onError,
     steppers,
+    steppersOf,
+    policyOf,
     transports,
     limiters,
     listeners,
@@ -294,6 +403,7 @@ export function createEngineCore(options: OutreachOptions) {
     moveCampaign,
     channelFreed,
     applyChanges,
+    progressAfter,
     forEachMessageIn,
     view,
     startCampaign,

@@ -1,6 +1,8 @@
 /**
  * Provider-event ingestion: validates a batch whole, drops duplicates by event id and content key,
  * finds each message by our id or the provider's, and applies the events in one transaction.
+ * Batches that arrive while a transaction is running are coalesced into the next one (each caller
+ * still gets its own result), so concurrent webhooks of one campaign never queue one by one on its row.
  */
 import * as z from 'zod';
 import { LIMITS } from '../limits.js';
@@ -21,10 +23,30 @@ import type { EngineWorker } from './worker.js';
 
 /** At most 10,000 events a call: a webhook batch is far smaller (SendGrid posts up to 768 KB). */
 const BatchSchema = z.array(ProviderEventSchema).max(LIMITS.eventsPerIngest);
+/** Most events coalesced into one transaction. */
+const MAX_COALESCED_EVENTS = 2_000;
+/** Ingest transactions in flight at once per engine (they share no row once campaigns are out of them). */
+const MAX_IN_FLIGHT = 4;
 
-/** Builds `ingest` over the core; the worker is kicked after each batch. */
+/** What one caller's batch did, and the campaigns whose status must be derived before it returns. */
+interface Applied {
+  readonly result: IngestResult;
+  readonly moved: readonly string[];
+}
+
+/** One caller's batch waiting for the next transaction. */
+interface Pending {
+  readonly list: ProviderEvent[];
+  readonly resolve: (r: Applied) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/**
+ * Builds `ingest` over the core. Provider events never make work for the dispatcher, so the worker is
+ * only told of the deadlines they set (a full worker round per webhook would compete with ingest).
+ */
 export function createIngest(core: EngineCore, worker: EngineWorker) {
-  const { clock, defaultScope, normalize, tx, applyChanges } = core;
+  const { clock, defaultScope, normalize, tx, applyChanges, progressAfter } = core;
   const { startDueScheduled } = worker;
 
   const toMessageEvent = (e: StatusEvent, at: number): MessageEvent | null => {
@@ -54,15 +76,29 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
     }
   };
 
-  const ingest = async (events: readonly ProviderEvent[]): Promise<IngestResult> => {
-    const parsed = BatchSchema.safeParse(events);
-    if (!parsed.success) throw invalid('The provider events', parsed.error);
-    const list = parsed.data as ProviderEvent[];
-    const result = await tx(async (t, out) => {
-      let duplicates = 0;
-      let ignored = 0;
-      let unmatched = 0;
-      let applied = 0;
+  /** Applies the batches of several callers in one transaction; returns each caller's result. */
+  const applyBatches = async (batches: readonly ProviderEvent[][]): Promise<Applied[]> => {
+    let wake: number | undefined;
+    let moved: string[] = [];
+    const results = await tx(async (t, out) => {
+      wake = undefined; // the adapter may re-run this
+      moved = [];
+      const list: ProviderEvent[] = [];
+      const owner: number[] = [];
+      batches.forEach((b, k) => {
+        for (const e of b) {
+          list.push(e);
+          owner.push(k);
+        }
+      });
+      const duplicates = batches.map(() => 0);
+      const ignored = batches.map(() => 0);
+      const unmatched = batches.map(() => 0);
+      const applied = batches.map(() => 0);
+      const count = (counts: number[], i: number) => {
+        const k = owner[i] as number;
+        counts[k] = (counts[k] as number) + 1;
+      };
       // Find the messages first, so that each event's dedupe keys are stored with its campaign and
       // deleted with it (a campaign's keys live exactly as long as its messages).
       const statusAt: number[] = [];
@@ -105,9 +141,9 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
       fresh.forEach((isNew, k) => {
         if (!isNew) dup.add(keyOwner[k] as number);
       });
-      duplicates = dup.size;
+      for (const i of dup) count(duplicates, i);
       const at = clock.now();
-      const statusEvents: StatusEvent[] = [];
+      const statusEvents: [StatusEvent, number][] = [];
       for (let i = 0; i < list.length; i++) {
         if (dup.has(i)) continue;
         const e = list[i] as ProviderEvent;
@@ -115,7 +151,7 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
           const s = e as SuppressionEvent;
           const r = normalize(s.channel, s.address);
           if (!r.ok) {
-            ignored++;
+            count(ignored, i);
             continue;
           }
           const scope = s.scope ?? defaultScope;
@@ -123,24 +159,25 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
             await t.addSuppressions([
               { scope, channel: s.channel, address: r.address, source: s.source ?? 'inbound', at },
             ]);
-            applied++;
-          } else if (await t.removeSuppression(scope, s.channel, r.address)) applied++;
-          else ignored++;
-        } else statusEvents.push(e);
+            count(applied, i);
+          } else if (await t.removeSuppression(scope, s.channel, r.address)) count(applied, i);
+          else count(ignored, i);
+        } else statusEvents.push([e, i]);
       }
       const changes: MessageChange[] = [];
+      const changeOwner: number[] = [];
       const campaigns = new Map<string, CampaignRecord | undefined>();
       const engagement = new Map<string, { opens: number; clicks: number }>();
       const suppress: { scope: string; channel: Channel; address: string; source: string; at: number }[] = [];
-      for (const e of statusEvents) {
+      for (const [e, i] of statusEvents) {
         const m = messageOf(e);
         if (!m) {
-          unmatched++;
+          count(unmatched, i);
           continue;
         }
         if (!campaigns.has(m.campaignId)) campaigns.set(m.campaignId, await t.getCampaign(m.campaignId));
         if (campaigns.get(m.campaignId)?.status === 'archived') {
-          ignored++; // archived campaigns keep their statuses as they are (seed 001)
+          count(ignored, i); // archived campaigns keep their statuses as they are (seed 001)
           continue;
         }
         if (e.status === 'engagement') {
@@ -148,7 +185,7 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
           if (e.engagement === 'click') g.clicks++;
           else g.opens++;
           engagement.set(m.campaignId, g);
-          applied++;
+          count(applied, i);
           continue;
         }
         if (e.status === 'opted_out')
@@ -161,7 +198,7 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
           });
         const event = toMessageEvent(e, at);
         if (!event) {
-          ignored++;
+          count(ignored, i);
           continue;
         }
         const detail: Record<string, unknown> = {};
@@ -170,6 +207,7 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
         if (e.occurredAt !== undefined) detail.occurredAt = e.occurredAt;
         if (e.detail) detail.detail = e.detail;
         changes.push({ message: m, event, detail });
+        changeOwner.push(i);
       }
       if (suppress.length) await t.addSuppressions(suppress);
       if (engagement.size) {
@@ -177,13 +215,75 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
           [...engagement.entries()].map(([campaignId, g]) => ({ campaignId, opens: g.opens, clicks: g.clicks })),
         );
       }
-      const r = await applyChanges(t, out, changes);
-      applied += r.changed;
-      ignored += changes.length - r.changed;
-      return { applied, duplicates, ignored, unmatched };
+      // The campaign rows stay out of this transaction: their statuses are derived right after it.
+      const r = await applyChanges(t, out, changes, true);
+      wake = r.earliestTimer;
+      moved = r.counters.map((d) => d.campaignId);
+      r.changedFlags.forEach((changed, k) => {
+        count(changed ? applied : ignored, changeOwner[k] as number);
+      });
+      return batches.map((_, k) => ({
+        applied: applied[k] as number,
+        duplicates: duplicates[k] as number,
+        ignored: ignored[k] as number,
+        unmatched: unmatched[k] as number,
+      }));
     });
+    if (wake !== undefined) worker.wakeBy(wake);
+    return results.map((result) => ({ result, moved }));
+  };
+
+  // Group commit: a few transactions at a time; what arrives meanwhile goes into the next one together.
+  const queue: Pending[] = [];
+  let running = 0;
+  const pump = () => {
+    if (running >= MAX_IN_FLIGHT || queue.length === 0) return;
+    const group: Pending[] = [];
+    let size = 0;
+    while (
+      queue.length > 0 &&
+      (group.length === 0 || size + (queue[0] as Pending).list.length <= MAX_COALESCED_EVENTS)
+    ) {
+      const p = queue.shift() as Pending;
+      group.push(p);
+      size += p.list.length;
+    }
+    running++;
+    void (async () => {
+      try {
+        const results = await applyBatches(group.map((p) => p.list));
+        group.forEach((p, k) => {
+          p.resolve(results[k] as Applied);
+        });
+      } catch (error) {
+        if (group.length === 1) (group[0] as Pending).reject(error);
+        else {
+          // One caller's events must not fail the others: each batch again, on its own.
+          for (const p of group) {
+            try {
+              p.resolve((await applyBatches([p.list]))[0] as Applied);
+            } catch (e) {
+              p.reject(e);
+            }
+          }
+        }
+      } finally {
+        running--;
+        pump();
+      }
+    })();
+  };
+
+  const ingest = async (events: readonly ProviderEvent[]): Promise<IngestResult> => {
+    const parsed = BatchSchema.safeParse(events);
+    if (!parsed.success) throw invalid('The provider events', parsed.error);
+    const list = parsed.data as ProviderEvent[];
+    const { result, moved } = await new Promise<Applied>((resolve, reject) => {
+      queue.push({ list, resolve, reject });
+      pump();
+    });
+    await progressAfter(moved);
     await startDueScheduled();
-    worker.kick();
     return result;
   };
 

@@ -6,7 +6,7 @@ import type { MessageEvent, TimerEvent } from '../machines/message-events.js';
 import type { MessageStepper } from '../machines/message-step.js';
 import type { CounterDelta, StorageTransaction } from '../ports/storage.js';
 import type { DeadlineRecord, MessageLogEntry, MessageRecord } from '../records.js';
-import type { Channel, MessageCounts, MessageStatus } from '../statuses.js';
+import type { MessageCounts, MessageStatus } from '../statuses.js';
 import type { MessageStatusEvent } from './events.js';
 
 /** One event for one message. */
@@ -23,6 +23,10 @@ export interface BatchOutcome {
   readonly messages: MessageRecord[];
   /** How many events changed their message. */
   readonly changed: number;
+  /** For each change, in input order, whether it changed its message. */
+  readonly changedFlags: boolean[];
+  /** The earliest deadline the batch set, if any (the worker must wake by then). */
+  readonly earliestTimer: number | undefined;
   /**
    * Counter moves per campaign, NOT yet written: the caller locks the campaigns first and then adds
    * them, so that every transaction takes campaign and counter locks in the same order.
@@ -45,7 +49,7 @@ function logName(type: string): string {
  */
 export async function applyMessageChanges(
   tx: StorageTransaction,
-  steppers: Readonly<Record<Channel, MessageStepper>>,
+  stepperFor: (message: MessageRecord) => MessageStepper,
   changes: readonly MessageChange[],
   collectEvents: boolean,
 ): Promise<BatchOutcome> {
@@ -57,11 +61,12 @@ export async function applyMessageChanges(
   const deltas = new Map<string, Partial<Record<MessageStatus, number>>>();
   const statusEvents: MessageStatusEvent[] = [];
   const out: MessageRecord[] = [];
+  const changedFlags: boolean[] = [];
   let changedCount = 0;
 
   for (const change of changes) {
     const current = latest.get(change.message.id) ?? change.message;
-    const stepper = steppers[current.channel];
+    const stepper = stepperFor(current);
     const step = stepper.step({ state: current.state, context: current.context }, change.event);
     const at = change.event.at;
     // Object literals of one shape (no spreads): this loop runs for every event of every message.
@@ -75,6 +80,7 @@ export async function applyMessageChanges(
       changed: step.changed,
       detail: change.detail,
     });
+    changedFlags.push(step.changed);
     if (!step.changed) {
       out.push(current);
       continue;
@@ -141,5 +147,8 @@ export async function applyMessageChanges(
   if (upserts.size) await tx.upsertDeadlines([...upserts.values()]);
   const counters: CounterDelta[] = [];
   for (const [campaignId, counts] of deltas) counters.push({ campaignId, counts: counts as Partial<MessageCounts> });
-  return { messages: out, changed: changedCount, counters, statusEvents };
+  let earliestTimer: number | undefined;
+  for (const d of upserts.values())
+    if (earliestTimer === undefined || d.fireAt < earliestTimer) earliestTimer = d.fireAt;
+  return { messages: out, changed: changedCount, changedFlags, earliestTimer, counters, statusEvents };
 }

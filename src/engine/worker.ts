@@ -9,24 +9,38 @@ import type { TimerHandle } from '../ports/clock.js';
 import type { SendResult } from '../ports/transport.js';
 import type { EventSink } from '../provider-events.js';
 import type { MessageRecord } from '../records.js';
-import type { Channel } from '../statuses.js';
+import { type Channel, isFinalMessageStatus, type MessageStatus } from '../statuses.js';
 import type { OutreachWorker } from './create-outreach.js';
 import type { EngineCore } from './engine-core.js';
+import { createId } from './ids.js';
 import type { MessageChange } from './message-batch.js';
 
 /** How long the worker waits before trying again after a failed round (a storage error, say). */
 const WORKER_RETRY_MS = 1000;
+/** How long `stop()` waits for sends in flight by default. */
+const STOP_TIMEOUT_MS = 30_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** The deadline that holds a claim: it releases the message unless the claimant takes it first. */
+const leaseKey = (messageId: string, token: string) => `${messageId}|lease:${token}`;
 
 /** The worker as the engine uses it: the public worker plus a nudge and the scheduled-start check. */
 export interface EngineWorker extends OutreachWorker {
-  /** Wakes the worker now (after a command or an ingest). */
+  /** Wakes the worker now (after a command). */
   kick(): void;
+  /** Makes sure the worker wakes by `at` (a deadline an ingest just set). */
+  wakeBy(at: number): void;
   /** Starts scheduled campaigns that are due on channels that were just released. */
   startDueScheduled(): Promise<void>;
 }
 
 /** Builds the worker; `pollMs` makes an idle worker look for work other processes created. */
-export function createWorker(core: EngineCore, pollMs: number | undefined, sink: () => EventSink): EngineWorker {
+export function createWorker(
+  core: EngineCore,
+  pollMs: number | undefined,
+  sink: () => EventSink,
+  leaseMs = 30_000,
+): EngineWorker {
   const {
     clock,
     batchSize,
@@ -38,6 +52,7 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
     moveCampaign,
     channelFreed,
     applyChanges,
+    rederive,
     startCampaign,
     options,
   } = core;
@@ -138,6 +153,58 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
     }
   };
 
+  /** Runs `fn`, trying again with backoff after a failure (a lost connection, say), at most 8 times. */
+  const persistently = async <T>(fn: () => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (attempt >= 7) throw error;
+        onError(error);
+        await sleep(Math.min(2000, 50 * 2 ** attempt));
+      }
+    }
+  };
+
+  /**
+   * Takes the claim's leases before anything reaches the transport: only messages whose lease this
+   * worker took are sent (a lease another worker released is gone). When an attempt fails it may still
+   * have committed; a retry that finds every lease gone within half the lease knows they were its own.
+   */
+  const handOver = async (leases: readonly string[], claimedAt: number): Promise<Set<string>> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const taken = await tx((t) => t.takeDeadlines(leases));
+        if (attempt === 0 || taken.length > 0) return new Set(taken);
+        return clock.now() - claimedAt < leaseMs / 2 ? new Set(leases) : new Set();
+      } catch (error) {
+        onError(error);
+        if (attempt >= 7 || clock.now() - claimedAt >= leaseMs / 2) return new Set();
+        await sleep(Math.min(1000, 50 * 2 ** attempt));
+      }
+    }
+  };
+
+  /** Gives claimed messages back to the queue at once (the worker is stopping), for the leases it still holds. */
+  const releaseClaims = async (claimed: readonly { message: MessageRecord }[], leases: readonly string[]) => {
+    try {
+      await tx(async (t, out) => {
+        const taken = new Set(await t.takeDeadlines(leases));
+        const ids = claimed.filter((_, i) => taken.has(leases[i] as string)).map(({ message }) => message.id);
+        const at = clock.now();
+        const locked = await t.lockMessages(ids);
+        await applyChanges(
+          t,
+          out,
+          locked.map((m) => ({ message: m, event: { type: 'RELEASE', at } })),
+        );
+      });
+    } catch (error) {
+      // The leases expire on their own and another worker releases the messages then.
+      onError(error);
+    }
+  };
+
   /** Dispatches one round for one channel; returns how many messages were handed to the transport. */
   const dispatchChannel = async (channel: Channel): Promise<{ sent: number; waiting: boolean }> => {
     const transport = transports[channel];
@@ -147,12 +214,15 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
     let sent = 0;
     let waiting = false;
     for (const campaign of campaigns) {
+      if (stopping) break;
       const free = Math.min(concurrency - inFlightSends[channel], batchSize);
       if (free <= 0) {
         waiting = true;
         break;
       }
       const now = clock.now();
+      // This claim's lease: one deadline per message, released unless taken before the hand-over.
+      const token = createId('l');
       const claimed = await tx(async (t, out) => {
         // Locked for the whole claim, so that a stop or pause waits for this batch and then cancels or
         // holds what is left (messages are claimed with SKIP LOCKED, so a stop could not see them).
@@ -165,7 +235,14 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
           return [];
         }
         const batch = await t.claimMessages(c.id, 'queued', allowed);
-        if (batch.length === 0) return [];
+        if (batch.length === 0) {
+          // Ingest derives campaign statuses after its own commit; should its process die in between,
+          // a campaign whose messages are all final is completed here.
+          const { counts } = await t.getCounters(c.id);
+          if ((Object.keys(counts) as MessageStatus[]).every((s) => isFinalMessageStatus(s) || counts[s] === 0))
+            await rederive(t, out, c);
+          return [];
+        }
         if (batch.length === allowed && allowed < free) waiting = true;
         const suppressed = await t.suppressedAmong(
           c.scope,
@@ -200,11 +277,31 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
           }
         }
         await applyChanges(t, out, changes);
+        if (outgoing.length) {
+          await t.upsertDeadlines(
+            outgoing.map(({ message }) => ({
+              id: leaseKey(message.id, token),
+              kind: 'message' as const,
+              entityId: message.id,
+              campaignId: message.campaignId,
+              fireAt: now + leaseMs,
+              event: { type: 'RELEASE' },
+            })),
+          );
+        }
         return outgoing;
       });
       if (claimed.length === 0) continue;
-      inFlightSends[channel] += claimed.length;
-      const sending = claimed.map(async ({ message, payload, error }): Promise<[MessageRecord, SendResult]> => {
+      const leases = claimed.map(({ message }) => leaseKey(message.id, token));
+      if (stopping) {
+        await releaseClaims(claimed, leases);
+        continue;
+      }
+      const held = await handOver(leases, now);
+      const handed = claimed.filter((_, i) => held.has(leases[i] as string));
+      if (handed.length === 0) continue;
+      inFlightSends[channel] += handed.length;
+      const sending = handed.map(async ({ message, payload, error }): Promise<[MessageRecord, SendResult]> => {
         if (!payload)
           return [message, { outcome: 'rejected', reason: 'failed_to_create', error: error ?? 'render failed' }];
         try {
@@ -220,34 +317,38 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
       });
       // Recorded once every send has started (each `send` is called synchronously above), so a slot frees
       // 1,000 ms after the latest start: no window the transport sees ever holds more than the limit.
-      limiters[channel].record(clock.now(), claimed.length);
+      limiters[channel].record(clock.now(), handed.length);
       const results = await Promise.all(sending);
-      sent += claimed.length;
+      sent += handed.length;
       const fatal = results.find(([, r]) => r.outcome === 'rejected' && r.fatal);
-      await tx(async (t, out) => {
-        const at = clock.now();
-        const locked = await t.lockMessages(results.map(([m]) => m.id));
-        const byId = new Map(locked.map((m) => [m.id, m]));
-        const changes: MessageChange[] = [];
-        for (const [m, r] of results) {
-          const current = byId.get(m.id);
-          if (current)
-            changes.push({
-              message: current,
-              event: resultEvent(r, at),
-              detail: r.outcome === 'accepted' ? undefined : { error: 'error' in r ? r.error : undefined },
-            });
-        }
-        if (fatal) {
-          // Failed before the results are counted: once every message of a small campaign is final, its
-          // counters would move it to complete-with-errors, where FAIL no longer applies (seed 000).
-          const c = await t.getCampaign(campaign.id, { forUpdate: true });
-          const cause = `The ${transport.name} transport refused the account: ${(fatal[1] as { error: string }).error}`;
-          if (c && campaignCan(c.state, { type: 'FAIL', cause }))
-            await moveCampaign(t, out, c, { type: 'FAIL', cause }, null, 'transport_refused_credentials');
-        }
-        await applyChanges(t, out, changes);
-      });
+      // What the provider said is recorded even across a lost connection: retried (every result event is
+      // idempotent for the machine), else the messages would wait in Sending for the sending rule.
+      await persistently(() =>
+        tx(async (t, out) => {
+          const at = clock.now();
+          const locked = await t.lockMessages(results.map(([m]) => m.id));
+          const byId = new Map(locked.map((m) => [m.id, m]));
+          const changes: MessageChange[] = [];
+          for (const [m, r] of results) {
+            const current = byId.get(m.id);
+            if (current)
+              changes.push({
+                message: current,
+                event: resultEvent(r, at),
+                detail: r.outcome === 'accepted' ? undefined : { error: 'error' in r ? r.error : undefined },
+              });
+          }
+          if (fatal) {
+            // Failed before the results are counted: once every message of a small campaign is final, its
+            // counters would move it to complete-with-errors, where FAIL no longer applies (seed 000).
+            const c = await t.getCampaign(campaign.id, { forUpdate: true });
+            const cause = `The ${transport.name} transport refused the account: ${(fatal[1] as { error: string }).error}`;
+            if (c && campaignCan(c.state, { type: 'FAIL', cause }))
+              await moveCampaign(t, out, c, { type: 'FAIL', cause }, null, 'transport_refused_credentials');
+          }
+          await applyChanges(t, out, changes);
+        }),
+      );
     }
     return { sent, waiting };
   };
@@ -257,6 +358,7 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
   let started = false;
   let busy: Promise<void> | null = null;
   let again = false;
+  let stopping = false;
 
   const arm = (at: number) => {
     if (!started) return;
@@ -282,6 +384,7 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
       try {
         let rateWait = false;
         for (let round = 0; round < 1_000_000; round++) {
+          if (stopping) break;
           again = false;
           const fired = await fireDue();
           const [sms, email] = await Promise.all([dispatchChannel('sms'), dispatchChannel('email')]);
@@ -302,6 +405,7 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
         throw error;
       } finally {
         busy = null;
+        stopping = false;
       }
     })();
     return busy;
@@ -315,12 +419,25 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
       for (const t of Object.values(transports)) t?.connect?.(sink());
       arm(clock.now());
     },
-    async stop() {
+    async stop(opts) {
       started = false;
       if (timer !== undefined) clock.clearTimeout(timer);
       timer = undefined;
       timerAt = Number.POSITIVE_INFINITY;
-      if (busy) await busy;
+      if (!busy) return;
+      // The round ends early: unstarted claims go back to the queue, sends in flight are recorded.
+      stopping = true;
+      let bound: ReturnType<typeof setTimeout> | undefined;
+      try {
+        await Promise.race([
+          busy.catch(() => {}), // the round's error went to whoever started it
+          new Promise<void>((resolve) => {
+            bound = setTimeout(resolve, opts?.timeoutMs ?? STOP_TIMEOUT_MS);
+          }),
+        ]);
+      } finally {
+        clearTimeout(bound);
+      }
     },
     runOnce,
     get running() {
@@ -328,6 +445,9 @@ export function createWorker(core: EngineCore, pollMs: number | undefined, sink:
     },
     kick() {
       if (started) arm(clock.now());
+    },
+    wakeBy(at) {
+      if (started) arm(at);
     },
   };
 

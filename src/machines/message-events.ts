@@ -16,6 +16,11 @@ export const MessageEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('QUEUE'), at }),
   /** The dispatcher hands the message to the transport: queued → sending, attempts + 1. */
   z.object({ type: z.literal('DISPATCH'), at }),
+  /**
+   * The dispatcher's claim ended before the message was handed to the transport (its claimant died or
+   * stopped): sending → queued, attempts − 1. The engine raises it only for a claim whose lease it still holds.
+   */
+  z.object({ type: z.literal('RELEASE'), at }),
   /** The transport says the provider accepted it. */
   z.object({ type: z.literal('SEND_ACCEPTED'), at, providerMessageId: z.string().min(1).max(300).optional() }),
   /** The transport proves the provider did not accept it (network, 429, 5xx): automatic retry with backoff. */

@@ -101,6 +101,10 @@ export function messageMachineSetup(channel: Channel, policy: Policy) {
     actions: {
       stamp: assign({ updatedAt: ({ event }) => event.at }),
       countAttempt: assign(({ context, event }) => ({ attempts: context.attempts + 1, updatedAt: event.at })),
+      uncountAttempt: assign(({ context, event }) => ({
+        attempts: Math.max(0, context.attempts - 1),
+        updatedAt: event.at,
+      })),
       recordProviderId: assign(({ context, event }) => ({
         providerMessageId: ('providerMessageId' in event && event.providerMessageId) || context.providerMessageId,
         updatedAt: event.at,
@@ -181,6 +185,8 @@ export function sharedMessageConfig(channel: Channel) {
     },
   } as const;
   const handOver = {
+    // A claim never handed over: back to the queue, as if never dispatched.
+    RELEASE: { target: 'queued', actions: 'uncountAttempt' },
     // No target: news of the provider's id must not restart the sending timer.
     SEND_ACCEPTED: { guard: 'newProviderId', actions: 'recordProviderId' },
     PROVIDER_SENDING: { guard: 'newProviderId', actions: 'recordProviderId' },

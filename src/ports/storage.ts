@@ -154,6 +154,12 @@ export interface StorageTransaction {
    * this transaction; rows locked by another transaction are skipped.
    */
   takeDueDeadlines(now: number, limit: number): Promise<DeadlineRecord[]>;
+  /**
+   * Deletes these deadlines and returns the ids of those that existed (in any order). A deadline that
+   * another transaction is taking or deleting is waited for, so that exactly one transaction gets each:
+   * the worker takes a claim's lease this way before it hands the claimed messages to a transport.
+   */
+  takeDeadlines(ids: readonly string[]): Promise<string[]>;
   /** The earliest `fireAt` of any deadline, or `undefined`. */
   nextDeadlineAt(): Promise<number | undefined>;
 

@@ -21,6 +21,7 @@ const serialize = (s: Snap) =>
 const common: Unstamped[] = [
   { type: 'QUEUE' },
   { type: 'DISPATCH' },
+  { type: 'RELEASE' },
   { type: 'SEND_ACCEPTED', providerMessageId: 'p1' },
   { type: 'PROVIDER_SENDING', providerMessageId: 'p1' },
   { type: 'SEND_UNKNOWN', error: 'socket hang up' },

@@ -26,6 +26,7 @@ const WORKER_ENV = {
   CARRIER: 'crash',
   SMS_SENDING_TIMEOUT: '2s',
   SMS_RECEIPT_TIMEOUT: '2s',
+  CLAIM_LEASE: '2s',
   RATE_PER_SECOND: '600',
   SEND_LATENCY_MS: '200',
   BATCH_SIZE: '200',
@@ -40,12 +41,17 @@ describe.skipIf(!url)('postgresStorage: a worker killed mid-campaign', () => {
     await db?.drop();
   });
 
-  it('kill -9 a worker mid-campaign, start another: nothing is sent twice, nothing is lost, and messages the dead worker left in Sending end by the sending rule', async () => {
-    db = await sharedDatabase(url as string, `mp_crash_${process.pid}`);
+  it('kill -9 a worker mid-campaign, start another: nothing is sent twice, nothing claimed goes untried, and messages the dead worker sent end by the sending rule', async () => {
+    // The campaign runs with the shortened rules; the workers apply the campaign's policy.
+    db = await sharedDatabase(url as string, `mp_crash_${process.pid}`, {
+      smsSendingTimeout: '2s',
+      smsReceiptTimeout: '2s',
+    });
     const shared = db;
     const id = await runSmsCampaign(db, SIZE, 'Crash');
     const [victim, survivor] = await Promise.all([
-      startWorker(db.schema, 'victim', WORKER_ENV),
+      // The victim waits 100 ms between each claim and its hand-over, so that the kill can land there.
+      startWorker(db.schema, 'victim', { ...WORKER_ENV, PAUSE_AFTER_CLAIM_MS: '100' }),
       startWorker(db.schema, 'survivor', WORKER_ENV),
     ]);
     workers.push(victim, survivor);
@@ -55,9 +61,18 @@ describe.skipIf(!url)('postgresStorage: a worker killed mid-campaign', () => {
       'two thousand sends',
       async () => {
         const per = await sendsPerWorker(shared);
-        return (per.victim ?? 0) + (per.survivor ?? 0) >= 2000 && (per.victim ?? 0) > 0 ? per : undefined;
+        if ((per.victim ?? 0) + (per.survivor ?? 0) < 2000 || (per.victim ?? 0) === 0) return undefined;
+        // Kill while a claim waits for its hand-over: a lease held for 30 ms is the victim's (its pause).
+        const leaseSql = `SELECT id FROM ${shared.schema}.deadlines WHERE id LIKE '%|lease:%' LIMIT 1`;
+        const { rows } = await shared.pool.query<{ id: string }>(leaseSql);
+        if (rows.length === 0) return undefined;
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const { rows: still } = await shared.pool.query(`SELECT 1 FROM ${shared.schema}.deadlines WHERE id = $1`, [
+          rows[0]?.id,
+        ]);
+        return still.length > 0 ? per : undefined;
       },
-      { everyMs: 50, timeoutMs: 60_000 },
+      { everyMs: 5, timeoutMs: 60_000 },
     );
     expect(await killWorker(victim)).toBe('SIGKILL');
     const atKill = await sendsPerWorker(db);
@@ -122,24 +137,33 @@ describe.skipIf(!url)('postgresStorage: a worker killed mid-campaign', () => {
       expect({ id: m.id, status: m.status, reason: m.reason }).toEqual({ id: m.id, ...expected });
     }
 
-    // The dead worker's leftovers: claimed (maybe sent) and never reported. Only the sending rule ends them.
-    const leftovers = rows.filter(
-      (r) =>
-        (r.sender === 'victim' || r.sender === null) &&
-        plannedReport('crash', r.id) !== 'silent' &&
-        r.status === 'failed',
+    // Every message was tried exactly once: what the victim claimed and never handed over went back
+    // to the queue when its lease expired, and a survivor sent it.
+    const neverTried = rows.filter((r) => r.sender === null);
+    expect(neverTried.map((m) => m.id)).toEqual([]);
+    const { rows: sendRows } = await db.pool.query<{ n: number; distinct: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT message_id)::int AS distinct FROM ${db.schema}.sends`,
     );
-    expect(leftovers.length).toBeGreaterThan(0);
+    expect(sendRows[0]).toEqual({ n: SIZE, distinct: SIZE });
+    const { rows: released } = await db.pool.query<{ n: number }>(
+      `SELECT count(DISTINCT message_id)::int AS n FROM ${db.schema}.message_log l
+       WHERE l.campaign_id = $1 AND l.event = 'RELEASE' AND l.changed`,
+      [id],
+    );
+    // The kill landed between a claim and its hand-over.
+    expect(released[0]?.n).toBeGreaterThan(0);
+
+    // The dead worker's leftovers: handed to its transport and never reported. Only the sending rule ends them.
+    const leftovers = rows.filter(
+      (r) => r.sender === 'victim' && plannedReport('crash', r.id) !== 'silent' && r.status === 'failed',
+    );
     for (const m of leftovers) expect([m.reason, m.timed_out_in_sending]).toEqual(['timed_out', true]);
-    // A message nobody sent was claimed by the victim and dies with it: failed by the rule, never sent.
-    const unsent = rows.filter((r) => r.sender === null);
-    for (const m of unsent) expect([m.status, m.reason]).toEqual(['failed', 'timed_out']);
 
     const perWorker = await sendsPerWorker(db);
     console.log(
       `[crash] ${SIZE} messages; at the kill: sends ${JSON.stringify(atKill)}, ${sendingAtKill[0].n} in Sending; ` +
-        `after: sends ${JSON.stringify(perWorker)}, ${leftovers.length} victim leftovers failed timed_out ` +
-        `(${leftovers.filter((m) => m.sender === 'victim').length} sent by it, ${unsent.length} never sent); ` +
+        `after: sends ${JSON.stringify(perWorker)}; ${released[0]?.n ?? 0} claims released by lease expiry and sent by another worker; ` +
+        `${leftovers.length} sent by the victim and never reported, failed timed_out; 0 sent twice, ${neverTried.length} never tried; ` +
         `counts ${JSON.stringify(counted)}; ${errors.deadlocks.length} deadlocked transactions retried`,
     );
   }, 180_000);

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createOutreach, type MessageCounts, type Outreach, systemClock } from 'campaign-lifecycle';
+import { createOutreach, type MessageCounts, type Outreach, type PolicyInput, systemClock } from 'campaign-lifecycle';
 import { type PostgresStorage, postgresStorage } from 'campaign-lifecycle/postgres';
 import pg from 'pg';
 import { sendsTableSql } from './mp-carrier-plan.js';
@@ -98,13 +98,14 @@ export interface SharedDatabase {
 }
 
 /** Creates a fresh schema for one test. */
-export async function sharedDatabase(url: string, schema: string): Promise<SharedDatabase> {
+export async function sharedDatabase(url: string, schema: string, policy?: PolicyInput): Promise<SharedDatabase> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   const storage = postgresStorage({ pool, schema });
   await storage.migrate();
   await pool.query(sendsTableSql(schema));
-  const outreach = createOutreach({ storage, clock: systemClock, transports: {}, batchSize: 1000 });
+  // The campaigns this engine runs keep its policy: every worker applies it, whatever its own.
+  const outreach = createOutreach({ storage, clock: systemClock, transports: {}, batchSize: 1000, policy });
   return {
     pool,
     schema,

@@ -4,7 +4,8 @@
  *
  * Run: `node --import tsx tests/postgres/worker-process.ts` (forked by mp-workers.ts) with
  * DATABASE_URL, SCHEMA, WORKER_ID and optionally CARRIER (`delivered` | `crash`), BATCH_SIZE,
- * CONCURRENCY, RATE_PER_SECOND, SEND_LATENCY_MS, SMS_SENDING_TIMEOUT, SMS_RECEIPT_TIMEOUT, POOL_MAX.
+ * CONCURRENCY, RATE_PER_SECOND, SEND_LATENCY_MS, SMS_SENDING_TIMEOUT, SMS_RECEIPT_TIMEOUT, POOL_MAX,
+ * SENDS_DATABASE_URL (where sends are recorded; DATABASE_URL when absent), CLAIM_LEASE.
  * SIGTERM (or an IPC `{ type: 'stop' }`) stops the worker, flushes the reports, ends the pool, exits 0.
  */
 import {
@@ -14,6 +15,8 @@ import {
   type ProviderEvent,
   type SendResult,
   type SmsTransport,
+  type Storage,
+  type StorageTransaction,
   systemClock,
 } from 'campaign-lifecycle';
 import { postgresStorage } from 'campaign-lifecycle/postgres';
@@ -47,11 +50,35 @@ const pool = new pg.Pool({ connectionString: url, max: num('POOL_MAX', 6) });
 // which no test here causes, could lose it); with a flush per send, recording capped a worker at
 // about 500 sends/s on this machine.
 const sendsPool = new pg.Pool({
-  connectionString: url,
+  // The connection-cut tests route the engine's pool through a proxy they cut, and record sends directly.
+  connectionString: env.SENDS_DATABASE_URL ?? url,
   max: num('SENDS_POOL_MAX', 8),
   options: '-c synchronous_commit=off',
 });
-const storage = postgresStorage({ pool, schema, migrate: false });
+const pgStorage = postgresStorage({ pool, schema, migrate: false });
+// PAUSE_AFTER_CLAIM_MS widens the window between a claim's commit and its hand-over, so that a kill
+// lands there often: the claimed messages must then come back through their lease.
+const pauseAfterClaim = num('PAUSE_AFTER_CLAIM_MS', 0);
+const storage: Storage =
+  pauseAfterClaim > 0
+    ? {
+        info: pgStorage.info,
+        async transaction<T>(fn: (t: StorageTransaction) => Promise<T>): Promise<T> {
+          let claimed = false;
+          const result = await pgStorage.transaction((t) =>
+            fn({
+              ...t, // the adapter's methods are closures, so a copy works as the original
+              upsertDeadlines(rows) {
+                if (rows.some((d) => d.event.type === 'RELEASE')) claimed = true;
+                return t.upsertDeadlines(rows);
+              },
+            }),
+          );
+          if (claimed) await new Promise((resolve) => setTimeout(resolve, pauseAfterClaim));
+          return result;
+        },
+      }
+    : pgStorage;
 const policy: PolicyInput = {};
 if (env.SMS_SENDING_TIMEOUT) policy.smsSendingTimeout = env.SMS_SENDING_TIMEOUT;
 if (env.SMS_RECEIPT_TIMEOUT) policy.smsReceiptTimeout = env.SMS_RECEIPT_TIMEOUT;
@@ -136,6 +163,7 @@ const outreach = createOutreach({
   transports: { sms },
   policy,
   batchSize: num('BATCH_SIZE', 500),
+  ...(env.CLAIM_LEASE ? { claimLease: env.CLAIM_LEASE } : {}),
   onError: fail,
 });
 
