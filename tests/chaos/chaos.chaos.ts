@@ -236,6 +236,9 @@ describe.skipIf(!url)('chaos over a real PostgreSQL', () => {
           );
           res.writeHead(response.status).end();
         });
+        // The client keeps sockets alive; a server closing an idle one (5 s by default) while the client
+        // reuses it is a reset of the harness's own making, not of the handler.
+        server.keepAliveTimeout = 120_000;
         await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
         base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
         cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
