@@ -67,6 +67,18 @@ async function audit(db: SharedDatabase, id: string, size: number) {
   };
 }
 
+/** Waits (up to two minutes) until the campaign is complete and none of its deadlines is pending. */
+async function campaignFinished(db: SharedDatabase, id: string) {
+  await poll(
+    'the campaign to finish',
+    async () => {
+      const c = await db.outreach.getCampaign(id);
+      return c.status.startsWith('complete') && (await pendingDeadlines(db, id)) === 0 ? c : undefined;
+    },
+    { everyMs: 250, timeoutMs: 120_000 },
+  );
+}
+
 describe.skipIf(!url)('chaos over a real PostgreSQL', () => {
   const cleanups: (() => Promise<void>)[] = [];
   const workers: WorkerHandle[] = [];
@@ -105,14 +117,7 @@ describe.skipIf(!url)('chaos over a real PostgreSQL', () => {
       live.push(w);
       workers.push(w);
     }
-    await poll(
-      'the campaign to finish',
-      async () => {
-        const c = await db.outreach.getCampaign(id);
-        return c.status.startsWith('complete') && (await pendingDeadlines(db, id)) === 0 ? c : undefined;
-      },
-      { everyMs: 250, timeoutMs: 120_000 },
-    );
+    await campaignFinished(db, id);
     expect(await Promise.all(live.map(stopWorker))).toEqual(live.map(() => 0));
     const a = await audit(db, id, SIZE);
     const { rows } = await db.pool.query<{ n: number }>(
@@ -156,14 +161,7 @@ describe.skipIf(!url)('chaos over a real PostgreSQL', () => {
     cut += proxy.cut('reset');
     await sleep(2000);
     proxy.refuse(false);
-    await poll(
-      'the campaign to finish',
-      async () => {
-        const c = await db.outreach.getCampaign(id);
-        return c.status.startsWith('complete') && (await pendingDeadlines(db, id)) === 0 ? c : undefined;
-      },
-      { everyMs: 250, timeoutMs: 120_000 },
-    );
+    await campaignFinished(db, id);
     lost = Math.max(lost, started.length - alive());
     expect(await Promise.all(started.map(stopWorker))).toEqual([0, 0, 0]);
     const a = await audit(db, id, SIZE);
