@@ -98,8 +98,10 @@ export interface SmsTransport extends TransportBase {
   /**
    * Optional: asks the provider whether it has a message whose send had an unknown outcome. The engine
    * calls it when such a message (Sending, no provider id) reaches its sending timeout, with the same
-   * payload as the send (re-rendered for the same attempt), outside any storage transaction, and never
-   * while its own send is in flight (a worker fires no deadline until its round's sends have returned).
+   * payload as the send (re-rendered for the same attempt), outside any storage transaction. The worker
+   * that made the send never asks while it is in flight (it fires no deadline until its round's sends
+   * have returned); another process may, so the transport's own request timeout must end well within
+   * the sending timeout.
    * Reporting `absent` makes the engine send the message again, so return it only with proof; when in
    * doubt, `undecidable`. Should not throw; if it throws anyway, or gives no answer within 20 s, the
    * engine treats it as `undecidable`. Without it, the message fails with `timed_out` at its sending
