@@ -23,8 +23,13 @@ const STOP_TIMEOUT_MS = 30_000;
 
 /** How long the worker waits for a transport's `lookup` before the outcome is undecidable. */
 const LOOKUP_TIMEOUT_MS = 20_000;
-/** How long a sending timeout stays reserved for the worker that looks it up (then another worker may). */
-const LOOKUP_LEASE_MS = 60_000;
+/** Lookups a worker runs at once (a burst of timeouts must not flood the provider's API). */
+const LOOKUP_CONCURRENCY = 8;
+/**
+ * How long a sending timeout stays reserved for the worker that looks it up, beyond the time its batch of
+ * lookups may take; then another worker may ask.
+ */
+const LOOKUP_LEASE_MARGIN_MS = 40_000;
 /** Lookups of one timeout started by workers that died before deciding; after that many it times out. */
 const MAX_LOOKUPS = 2;
 
@@ -175,7 +180,7 @@ export function createWorker(
           await t.upsertDeadlines(
             lookups.map(({ deadline: d }) => ({
               ...d,
-              fireAt: now + LOOKUP_LEASE_MS,
+              fireAt: now + LOOKUP_TIMEOUT_MS * Math.ceil(lookups.length / LOOKUP_CONCURRENCY) + LOOKUP_LEASE_MARGIN_MS,
               event: { ...d.event, lookups: lookupsOf(d) + 1 },
             })),
           );
@@ -251,28 +256,36 @@ export function createWorker(
       for (const id of ids) campaigns.set(id, await t.getCampaign(id));
       return { campaigns, contacts: await t.getContacts(pending.map(({ message }) => message.contactId)) };
     });
-    const decided = await Promise.all(
-      pending.map(async ({ message: m, deadline }): Promise<[PendingLookup, LookupResult]> => {
-        const transport = transports[m.channel] as Transport;
-        const c = campaigns.get(m.campaignId);
-        let payload: OutgoingSms | OutgoingEmail;
-        try {
-          if (!c?.content) throw new Error('the campaign has no content');
-          // The payload of the attempt in flight (the same attempt number, so the same body).
-          payload = await renderer.render(
-            c,
-            m,
-            contacts.get(m.contactId)?.fields ?? {},
-            m.context.attempts,
-            options.unsubscribe,
-          );
-        } catch (error) {
-          return [
-            { message: m, deadline },
-            { outcome: 'undecidable', error: `not rendered: ${String(error)}` },
-          ];
+    const decide = async ({ message: m, deadline }: PendingLookup): Promise<[PendingLookup, LookupResult]> => {
+      const transport = transports[m.channel] as Transport;
+      const c = campaigns.get(m.campaignId);
+      let payload: OutgoingSms | OutgoingEmail;
+      try {
+        if (!c?.content) throw new Error('the campaign has no content');
+        // The payload of the attempt in flight (the same attempt number, so the same body).
+        payload = await renderer.render(
+          c,
+          m,
+          contacts.get(m.contactId)?.fields ?? {},
+          m.context.attempts,
+          options.unsubscribe,
+        );
+      } catch (error) {
+        return [
+          { message: m, deadline },
+          { outcome: 'undecidable', error: `not rendered: ${String(error)}` },
+        ];
+      }
+      return [{ message: m, deadline }, await askProvider(transport, payload, m.context.updatedAt)];
+    };
+    const decided: [PendingLookup, LookupResult][] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(LOOKUP_CONCURRENCY, pending.length) }, async () => {
+        while (next < pending.length) {
+          const i = next++;
+          decided[i] = await decide(pending[i] as PendingLookup);
         }
-        return [{ message: m, deadline }, await askProvider(transport, payload, m.context.updatedAt)];
       }),
     );
     await persistently(() =>

@@ -287,3 +287,83 @@ describe('engine on PGlite: unknown outcomes reconciled with the provider', () =
     expect(errors).toEqual([]);
   });
 });
+
+describe('engine: unknown outcomes of a worker that died after the hand-over', () => {
+  it('should let another worker settle them with the provider: the one the provider got is adopted, the other sent once', async () => {
+    // The provider: what it created, by our message id.
+    const created = new Map<string, string>();
+    const lookup = async (m: OutgoingSms): Promise<LookupResult> => {
+      const sid = created.get(m.messageId);
+      return sid ? { outcome: 'found', providerMessageId: sid, status: 'sent' } : { outcome: 'absent' };
+    };
+    let died = 0;
+    let bothHandedOver = () => {};
+    const handedOver = new Promise<void>((r) => {
+      bothHandedOver = r;
+    });
+    const dying: SmsTransport = {
+      name: 'dying',
+      channel: 'sms',
+      // The process dies during each send: after the provider created the first one, before the second.
+      send: (m) => {
+        if (died++ === 0) created.set(m.messageId, `SM${m.messageId}`);
+        if (died === 2) bothHandedOver();
+        return new Promise<SendResult>(() => {});
+      },
+      lookup,
+    };
+    const sends = new Map<string, number>();
+    const survivor: SmsTransport = {
+      name: 'survivor',
+      channel: 'sms',
+      async send(m) {
+        sends.set(m.messageId, (sends.get(m.messageId) ?? 0) + 1);
+        created.set(m.messageId, `SM${m.messageId}`);
+        return { outcome: 'accepted', providerMessageId: `SM${m.messageId}` };
+      },
+      lookup,
+    };
+    const storage = memoryStorage();
+    const deadClock = createFakeClock();
+    const dead = createOutreach({ storage, clock: deadClock, transports: { sms: dying } });
+    dead.worker.start();
+    const c = await readyCampaign(dead, 'sms', 2);
+    await dead.run(c.id);
+    void deadClock.flush(); // its round never ends: the process never hears back, and is never advanced again
+    await handedOver;
+    expect((await allMessages(dead, c.id)).map((m) => m.status)).toEqual(['sending', 'sending']);
+
+    const clock = createFakeClock();
+    const errors: unknown[] = [];
+    const other = createOutreach({ storage, clock, transports: { sms: survivor }, onError: (e) => errors.push(e) });
+    other.worker.start();
+    await clock.advance('15m');
+    const [first, second] = await allMessages(other, c.id);
+    expect(first?.status).toBe('sent');
+    expect(first?.context.providerMessageId).toBe(`SM${first?.id}`);
+    expect(sends.get(first?.id as string)).toBeUndefined();
+    expect(second?.status).toBe('sending');
+    expect(second?.context.providerMessageId).toBe(`SM${second?.id}`);
+    expect(sends.get(second?.id as string)).toBe(1);
+    await countersMatchRecount(storage, other, c.id);
+    await other.worker.stop();
+    expect(errors).toEqual([]);
+  });
+
+  it('should ask at most 8 lookups at a time', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const { sms } = unansweredSms(async () => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return { outcome: 'undecidable', error: 'no' };
+    });
+    const { clock, outreach, campaignId } = await setup(sms, memoryStorage(), 30);
+    await clock.advance('10m');
+    const ms = await allMessages(outreach, campaignId);
+    expect(ms.map((m) => m.context.reason)).toEqual(ms.map(() => 'timed_out'));
+    expect(most).toBe(8);
+  });
+});
