@@ -19,7 +19,7 @@ import {
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { postgresStorage } from 'campaign-lifecycle/postgres';
 import { createFakeClock } from 'campaign-lifecycle/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allMessages, readyCampaign } from './harness.js';
 
 type Lookup = (m: OutgoingSms, o: LookupOptions) => Promise<LookupResult>;
@@ -252,6 +252,10 @@ describe('engine: unknown outcomes reconciled with the provider', () => {
 
 describe('engine on PGlite: unknown outcomes reconciled with the provider', () => {
   const db = new PGlite();
+  // PGlite starts in a hook, so its start-up (seconds on a busy machine) is not the test's time.
+  beforeAll(async () => {
+    await db.query('select 1');
+  });
   afterAll(() => db.close());
 
   it('should settle found, absent and undecidable sends on PGlite: none sent twice, counters equal a recount', async () => {
