@@ -371,3 +371,89 @@ describe('engine: unknown outcomes of a worker that died after the hand-over', (
     expect(most).toBe(8);
   });
 });
+
+describe('engine: a worker that dies during a lookup', () => {
+  /** An engine on the shared storage whose lookups hang until the test answers them (it "died"). */
+  function hungEngine(storage: Storage) {
+    const clock = createFakeClock();
+    const answers: ((r: LookupResult) => void)[] = [];
+    let askedNow = () => {};
+    const asked = new Promise<void>((r) => {
+      askedNow = r;
+    });
+    const { sms, sends } = unansweredSms(
+      () =>
+        new Promise<LookupResult>((resolve) => {
+          answers.push(resolve);
+          askedNow();
+        }),
+    );
+    const outreach = createOutreach({ storage, clock, transports: { sms } });
+    outreach.worker.start();
+    return {
+      clock,
+      outreach,
+      sends,
+      asked,
+      answerAll: (r: LookupResult) => {
+        for (const a of answers) a(r);
+      },
+    };
+  }
+
+  it('should let another worker ask again once the lookup lease expires; the dead one’s late answer is dropped', async () => {
+    const storage = memoryStorage();
+    const a = hungEngine(storage);
+    const c = await readyCampaign(a.outreach, 'sms', 1);
+    await a.outreach.run(c.id);
+    await a.clock.flush();
+    const dying = a.clock.advance('10m');
+    await a.asked;
+
+    const { sms, asked } = unansweredSms(found('sent'));
+    const clock = createFakeClock();
+    const b = createOutreach({ storage, clock, transports: { sms } });
+    b.worker.start();
+    await clock.advance('10m');
+    expect(asked).toHaveLength(0); // the lease holds
+    await clock.advance('1m');
+    expect(asked).toHaveLength(1);
+    a.answerAll({ outcome: 'absent' }); // too late: B decided
+    await dying;
+    const [m] = await allMessages(b, c.id);
+    expect(m?.status).toBe('sent');
+    expect(m?.context.providerMessageId).toBe('SMfound0123456789');
+    expect(a.sends.get(m?.id as string)).toBe(1);
+    await countersMatchRecount(storage, b, c.id);
+    await b.worker.stop();
+  });
+
+  it('should stop asking after two lookups died: the third worker fails it with timed_out', async () => {
+    const storage = memoryStorage();
+    const a = hungEngine(storage);
+    const c = await readyCampaign(a.outreach, 'sms', 1);
+    await a.outreach.run(c.id);
+    await a.clock.flush();
+    const dyingA = a.clock.advance('10m');
+    await a.asked;
+    const b = hungEngine(storage);
+    const dyingB = b.clock.advance('11m');
+    await b.asked;
+
+    const { sms, asked } = unansweredSms(found('sent'));
+    const clock = createFakeClock();
+    const third = createOutreach({ storage, clock, transports: { sms } });
+    third.worker.start();
+    await clock.advance('12m');
+    a.answerAll({ outcome: 'absent' });
+    b.answerAll({ outcome: 'absent' });
+    await Promise.all([dyingA, dyingB]);
+    const [m] = await allMessages(third, c.id);
+    expect(asked).toHaveLength(0);
+    expect(m?.status).toBe('failed');
+    expect(m?.context.reason).toBe('timed_out');
+    expect(a.sends.get(m?.id as string)).toBe(1);
+    await countersMatchRecount(storage, third, c.id);
+    await third.worker.stop();
+  });
+});
