@@ -113,6 +113,8 @@ export type {
 } from './ports/storage.js';
 export type {
   EmailTransport,
+  LookupOptions,
+  LookupResult,
   SendOptions,
   SendResult,
   SmsTransport,

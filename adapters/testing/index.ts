@@ -15,5 +15,10 @@ export type {
 export { seededRandom, simulatedEmailCarrier, simulatedSmsCarrier } from './simulated-carriers.js';
 export type { StorageSuiteOptions, SuiteRunner } from './storage-suite.js';
 export { sampleCampaign, sampleContact, sampleMessage, storageConformanceSuite } from './storage-suite.js';
-export type { TransportScenario, TransportSuiteOptions, TransportUnderTest } from './transport-suite.js';
-export { isSendResult, sampleEmail, sampleSms, transportConformanceSuite } from './transport-suite.js';
+export type {
+  LookupScenario,
+  TransportScenario,
+  TransportSuiteOptions,
+  TransportUnderTest,
+} from './transport-suite.js';
+export { isLookupResult, isSendResult, sampleEmail, sampleSms, transportConformanceSuite } from './transport-suite.js';

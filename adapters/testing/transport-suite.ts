@@ -4,6 +4,8 @@
  */
 import type {
   FailureReasonId,
+  LookupOptions,
+  LookupResult,
   OutgoingEmail,
   OutgoingMessage,
   OutgoingSms,
@@ -23,12 +25,32 @@ export interface TransportScenario {
   reason?: FailureReasonId;
 }
 
+/**
+ * A lookup the transport under test must answer (the optional part of the suite, for transports that
+ * have `lookup`): the message and send window asked about, and the outcome the provider's state implies.
+ */
+export interface LookupScenario {
+  /** The message asked about (as the engine re-renders it for the attempt in flight). */
+  message: OutgoingMessage;
+  /** The send's window. */
+  options: LookupOptions;
+  /** The outcome the transport must report. */
+  expect: LookupResult['outcome'];
+  /** For `found`: the provider's message id expected. */
+  providerMessageId?: string;
+}
+
 /** A transport under test, the scenarios that drive it, and how to clean up. */
 export interface TransportUnderTest {
   /** The transport. */
   transport: Transport;
   /** Messages and the outcome class each must get. */
   scenarios: TransportScenario[];
+  /**
+   * Lookups and the outcome each must get. Required when the transport has `lookup` (with at least
+   * one `found` and one `absent`); omit it for a transport without one.
+   */
+  lookups?: LookupScenario[];
   /** Runs after the test (close servers). */
   dispose?: () => Promise<void> | void;
 }
@@ -61,6 +83,28 @@ export function isSendResult(value: unknown): value is SendResult {
     case 'rejected':
       return typeof r.error === 'string' && FAILURE_REASON_IDS.includes(r.reason as FailureReasonId);
     case 'unknown':
+      return typeof r.error === 'string';
+    default:
+      return false;
+  }
+}
+
+/** Whether a value is a well-formed {@link LookupResult}. */
+export function isLookupResult(value: unknown): value is LookupResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  switch (r.outcome) {
+    case 'found':
+      return (
+        typeof r.providerMessageId === 'string' &&
+        r.providerMessageId.length > 0 &&
+        ['sending', 'sent', 'delivered', 'failed'].includes(r.status as string) &&
+        (r.reason === undefined || FAILURE_REASON_IDS.includes(r.reason as FailureReasonId)) &&
+        (r.code === undefined || typeof r.code === 'string')
+      );
+    case 'absent':
+      return true;
+    case 'undecidable':
       return typeof r.error === 'string';
     default:
       return false;
@@ -162,6 +206,42 @@ export function transportConformanceSuite(runner: SuiteRunner, options: Transpor
         );
         const ids = results.map((r) => (r.outcome === 'accepted' ? r.providerMessageId : undefined)).filter(Boolean);
         check(new Set(ids).size === ids.length, 'provider ids are distinct');
+      } finally {
+        await dispose?.();
+      }
+    });
+
+    it('should answer lookups with well-formed results, found and absent as the provider holds them (optional part: transports with lookup)', async () => {
+      const { transport, lookups, dispose } = await options.create();
+      try {
+        if (transport.lookup === undefined) {
+          check(!lookups?.length, 'lookup scenarios given for a transport without lookup');
+          return;
+        }
+        check(typeof transport.lookup === 'function', 'lookup is a method');
+        check(
+          lookups?.some((l) => l.expect === 'found') && lookups.some((l) => l.expect === 'absent'),
+          'a transport with lookup needs at least one found and one absent lookup scenario',
+        );
+        for (const l of lookups ?? []) {
+          check(l.message.channel === transport.channel, `lookup message is ${transport.channel}`);
+          let result: unknown;
+          try {
+            result = await (transport.lookup as (m: OutgoingMessage, o: LookupOptions) => Promise<LookupResult>)(
+              l.message,
+              l.options,
+            );
+          } catch (error) {
+            throw new Error(`transport conformance: lookup threw instead of answering undecidable (${String(error)})`);
+          }
+          check(isLookupResult(result), `a well-formed LookupResult, got ${JSON.stringify(result)}`);
+          check(result.outcome === l.expect, `lookup expects ${l.expect}, got ${result.outcome}`);
+          if (l.providerMessageId && result.outcome === 'found')
+            check(
+              result.providerMessageId === l.providerMessageId,
+              `provider id ${l.providerMessageId}, got ${result.providerMessageId}`,
+            );
+        }
       } finally {
         await dispose?.();
       }

@@ -2,10 +2,19 @@
  * The Twilio SMS transport: one Messages API create per message over `fetch`, every outcome
  * classified for the engine (accepted, pre-send, rejected, unknown).
  */
-import type { Clock, OutgoingSms, SendOptions, SendResult, SmsTransport, TransportLimits } from 'campaign-lifecycle';
+import type {
+  Clock,
+  LookupOptions,
+  LookupResult,
+  OutgoingSms,
+  SendOptions,
+  SendResult,
+  SmsTransport,
+  TransportLimits,
+} from 'campaign-lifecycle';
 import { OutreachError, reasonForTwilioCode } from 'campaign-lifecycle';
 import { basicAuth, callProvider, clip, parseRetryAfter, tryParseJson } from './provider-http.js';
-import { TWILIO_MESSAGE_ID_PARAM } from './twilio-callbacks.js';
+import { TWILIO_MESSAGE_ID_PARAM, TWILIO_STATUS_MAP } from './twilio-callbacks.js';
 
 /** Account credentials: the auth token, or an API key (recommended for production). */
 export type TwilioCredentials =
@@ -31,9 +40,20 @@ export type TwilioTransportOptions = TwilioCredentials & {
   readonly timeoutMs?: number | undefined;
   /** Rate and concurrency limits the engine's dispatcher honours (match your senders' throughput). */
   readonly limits?: TransportLimits | undefined;
-  /** Where "now" comes from when a `Retry-After` is an HTTP date. @defaultValue Date.now */
+  /** Where "now" comes from when a `Retry-After` is an HTTP date, and for lookups. @defaultValue Date.now */
   readonly clock?: Pick<Clock, 'now'> | undefined;
+  /**
+   * Whether the transport offers `lookup`: before a send of unknown outcome times out, the engine asks
+   * Twilio's Messages list whether it has the message. Turn it off for credentials that may not list
+   * messages (the message then fails with `timed_out`, as without a lookup). @defaultValue true
+   */
+  readonly lookup?: boolean | undefined;
 };
+
+/** Most pages of 1,000 messages a lookup reads; a longer history between sender and recipient is undecidable. */
+const LOOKUP_MAX_PAGES = 5;
+/** Clock difference tolerated between this host and Twilio when matching `date_created`. */
+const LOOKUP_CLOCK_SKEW_MS = 120_000;
 
 /**
  * Twilio error codes that refuse every message, not one: 20003 (authentication) and 21704 (the
@@ -72,7 +92,14 @@ function splitCallbackUrl(url: string): { before: string; separator: string; fra
  * 429 and 5xx → pre-send (with `Retry-After`); 401/403/404 or code 20003 or 21704 → rejected, fatal
  * (`sender_config`); another 4xx → rejected with the reason of its Twilio code (`failed_to_create`
  * when the code is unmapped or absent); refused connection or DNS failure → pre-send; timeout,
- * dropped connection, or a 2xx without a readable `sid` → unknown (never resent).
+ * dropped connection, or a 2xx without a readable `sid` → unknown (never resent blindly).
+ *
+ * `lookup` (unless `lookup: false`) reads `GET …/Messages.json?To=…&From=…&PageSize=1000` (To alone
+ * with a Messaging Service, matched on `messaging_service_sid`), every page up to 5, and keeps the
+ * messages whose `date_created` falls in the window the request could have left in (2 minutes of
+ * clock difference allowed): one with the same body → found, with its `sid` and status (mapped like a
+ * status callback); none at all, the listing complete and the window closed → absent; anything else
+ * (a failed call, several matches, a message in the window with another body) → undecidable.
  * @example
  * const sms = twilioTransport({
  *   accountSid: process.env.TWILIO_ACCOUNT_SID!,
@@ -175,5 +202,93 @@ export function twilioTransport(options: TwilioTransportOptions): SmsTransport {
     };
   }
 
-  return { channel: 'sms', name: 'twilio', limits: options.limits, send };
+  /**
+   * Lists the messages between the sender and the recipient (To and From, or To alone with a Messaging
+   * Service) and matches body and `date_created` against the window the request could have left in.
+   * `DateSent` is not used as a filter: a message Twilio still holds (queued, accepted, scheduled) has
+   * no sent date, and leaving it out would turn "queued at Twilio" into "absent" and send it twice.
+   */
+  async function lookup(message: OutgoingSms, lookupOptions: LookupOptions): Promise<LookupResult> {
+    const sender = message.from ?? options.from;
+    const undecidable = (why: string): LookupResult => ({ outcome: 'undecidable', error: `twilio lookup: ${why}` });
+    // A Messaging Service sid given as the sender: Twilio records the number it chose, so list by To alone.
+    const service =
+      sender === undefined || sender.startsWith('MG') ? (sender ?? options.messagingServiceSid) : undefined;
+    const from = service === undefined ? sender : undefined;
+    if (from === undefined && service === undefined) return undecidable('no sender');
+    const earliest = lookupOptions.dispatchedAt - LOOKUP_CLOCK_SKEW_MS;
+    // The request left by `startedBy` and was abandoned `timeoutMs` later at the latest.
+    const latest = lookupOptions.startedBy + timeoutMs + LOOKUP_CLOCK_SKEW_MS;
+    const query = new URLSearchParams({ To: message.to });
+    if (from !== undefined) query.set('From', from);
+    query.set('PageSize', '1000');
+    let url = `${endpoint}?${query.toString()}`;
+    const inWindow: { sid: string; body: unknown; status: string; errorCode: unknown }[] = [];
+    for (let page = 0; ; page++) {
+      if (page === LOOKUP_MAX_PAGES) return undecidable(`more than ${LOOKUP_MAX_PAGES} pages of messages`);
+      const answer = await callProvider({
+        fetch: fetchImpl,
+        url,
+        init: { method: 'GET', headers: { authorization, accept: 'application/json' } },
+        timeoutMs,
+        signal: lookupOptions.signal,
+        provider: 'twilio',
+      });
+      if (answer.kind === 'failure') return undecidable(answer.error);
+      if (answer.status !== 200) return undecidable(`HTTP ${answer.status}`);
+      const body = tryParseJson(answer.text) as { messages?: unknown; next_page_uri?: unknown } | undefined;
+      if (typeof body !== 'object' || body === null || !Array.isArray(body.messages))
+        return undecidable('no readable messages list');
+      for (const raw of body.messages as unknown[]) {
+        const m = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+        if (service !== undefined && m.messaging_service_sid !== service) continue;
+        const created = typeof m.date_created === 'string' ? Date.parse(m.date_created) : Number.NaN;
+        if (!Number.isFinite(created)) return undecidable('a message without a readable date_created');
+        if (created < earliest || created > latest) continue;
+        if (typeof m.sid !== 'string' || !m.sid) return undecidable('a message without a sid');
+        inWindow.push({ sid: m.sid, body: m.body, status: String(m.status ?? ''), errorCode: m.error_code });
+      }
+      const next = body.next_page_uri;
+      if (next === null || next === undefined || next === '') break;
+      if (typeof next !== 'string' || !next.startsWith('/')) return undecidable('an unreadable next_page_uri');
+      url = `${baseUrl}${next}`;
+    }
+    const same = inWindow.filter((m) => m.body === message.body);
+    if (same.length === 1) {
+      const [m] = same as [(typeof inWindow)[number]];
+      const key = m.status.toLowerCase();
+      const status = Object.hasOwn(TWILIO_STATUS_MAP, key) ? TWILIO_STATUS_MAP[key] : 'sending';
+      const code =
+        typeof m.errorCode === 'number' || (typeof m.errorCode === 'string' && m.errorCode !== '')
+          ? String(m.errorCode)
+          : undefined;
+      if (status === 'failed')
+        return {
+          outcome: 'found',
+          providerMessageId: m.sid,
+          status: 'failed',
+          reason: key === 'canceled' ? 'unknown' : reasonForTwilioCode(code),
+          ...(code !== undefined ? { code: clip(code, 100) } : {}),
+        };
+      return {
+        outcome: 'found',
+        providerMessageId: m.sid,
+        status: status === 'sent' || status === 'delivered' ? status : 'sending',
+      };
+    }
+    if (same.length > 1) return undecidable(`${same.length} messages match`);
+    // Absent only when nothing at all went from this sender to this recipient in the window (a body
+    // Twilio rewrote, smart encoding say, must not pass for absence), and the window has closed.
+    if (inWindow.length > 0) return undecidable(`${inWindow.length} message(s) in the window, none with this body`);
+    if (now() <= latest) return undecidable('the request window has not closed yet');
+    return { outcome: 'absent' };
+  }
+
+  return {
+    channel: 'sms',
+    name: 'twilio',
+    limits: options.limits,
+    send,
+    ...(options.lookup === false ? {} : { lookup }),
+  };
 }

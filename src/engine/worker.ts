@@ -3,12 +3,13 @@
  * their concurrency and rate limits, and keeps one clock timer for its next wake-up.
  */
 import type { OutgoingEmail, OutgoingSms } from '../content.js';
+import { FAILURE_REASON_IDS, type FailureReasonId } from '../failure-reasons.js';
 import { campaignCan } from '../machines/campaign.js';
 import type { MessageEvent } from '../machines/message-events.js';
 import type { TimerHandle } from '../ports/clock.js';
-import type { SendResult } from '../ports/transport.js';
+import type { LookupResult, SendResult, Transport } from '../ports/transport.js';
 import type { EventSink } from '../provider-events.js';
-import type { MessageRecord } from '../records.js';
+import type { DeadlineRecord, MessageRecord } from '../records.js';
 import { type Channel, isFinalMessageStatus, type MessageStatus } from '../statuses.js';
 import type { OutreachWorker } from './create-outreach.js';
 import type { EngineCore } from './engine-core.js';
@@ -20,9 +21,61 @@ const WORKER_RETRY_MS = 1000;
 /** How long `stop()` waits for sends in flight by default. */
 const STOP_TIMEOUT_MS = 30_000;
 
+/** How long the worker waits for a transport's `lookup` before the outcome is undecidable. */
+const LOOKUP_TIMEOUT_MS = 20_000;
+/** Lookups a worker runs at once (a burst of timeouts must not flood the provider's API). */
+const LOOKUP_CONCURRENCY = 8;
+/**
+ * How long a sending timeout stays reserved for the worker that looks it up, beyond the time its batch of
+ * lookups may take; then another worker may ask.
+ */
+const LOOKUP_LEASE_MARGIN_MS = 40_000;
+/** Lookups of one timeout started by workers that died before deciding; after that many it times out. */
+const MAX_LOOKUPS = 2;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** The deadline that holds a claim: it releases the message unless the claimant takes it first. */
 const leaseKey = (messageId: string, token: string) => `${messageId}|lease:${token}`;
+
+const LOOKUP_STATUSES: ReadonlySet<string> = new Set(['sending', 'sent', 'delivered', 'failed']);
+
+/** A transport's lookup answer as the engine trusts it: anything malformed is undecidable. */
+function wellFormedLookup(r: unknown): LookupResult {
+  const o = (typeof r === 'object' && r !== null ? r : {}) as Record<string, unknown>;
+  if (o.outcome === 'absent') return { outcome: 'absent' };
+  if (
+    o.outcome === 'found' &&
+    typeof o.providerMessageId === 'string' &&
+    o.providerMessageId.length > 0 &&
+    o.providerMessageId.length <= 300 &&
+    typeof o.status === 'string' &&
+    LOOKUP_STATUSES.has(o.status) &&
+    (o.reason === undefined || FAILURE_REASON_IDS.includes(o.reason as FailureReasonId)) &&
+    (o.code === undefined || typeof o.code === 'string')
+  )
+    return r as LookupResult;
+  if (o.outcome === 'undecidable') return { outcome: 'undecidable', error: String(o.error ?? 'undecidable') };
+  return { outcome: 'undecidable', error: `a malformed lookup answer: ${JSON.stringify(r)?.slice(0, 200)}` };
+}
+
+/** The provider status a lookup found, as the event a status callback would have brought. */
+function lookupStatusEvent(r: Extract<LookupResult, { outcome: 'found' }>, at: number): MessageEvent | null {
+  switch (r.status) {
+    case 'sent':
+      return { type: 'PROVIDER_SENT', at, providerMessageId: r.providerMessageId };
+    case 'delivered':
+      return { type: 'PROVIDER_DELIVERED', at };
+    case 'failed':
+      return {
+        type: 'PROVIDER_FAILED',
+        at,
+        reason: r.reason ?? 'unknown',
+        ...(r.code ? { code: r.code.slice(0, 100) } : {}),
+      };
+    default:
+      return null;
+  }
+}
 
 /** The worker as the engine uses it: the public worker plus a nudge and the scheduled-start check. */
 export interface EngineWorker extends OutreachWorker {
@@ -89,7 +142,9 @@ export function createWorker(
     for (;;) {
       const now = clock.now();
       const startable: string[] = [];
+      const lookups: PendingLookup[] = [];
       const n = await tx(async (t, out) => {
+        lookups.length = 0; // the adapter may re-run this
         const due = await t.takeDueDeadlines(now, batchSize);
         if (due.length === 0) return 0;
         const messageDeadlines = due.filter((d) => d.kind === 'message');
@@ -104,23 +159,184 @@ export function createWorker(
           else if (status === 'stopped') stopped.add(cid);
         }
         const changes: MessageChange[] = [];
+        const perMessage = new Map<string, number>();
+        for (const d of messageDeadlines) perMessage.set(d.entityId, (perMessage.get(d.entityId) ?? 0) + 1);
         for (const d of messageDeadlines) {
           const m = byId.get(d.entityId);
           if (!m || frozen.has(m.campaignId)) continue;
+          if (perMessage.get(m.id) === 1 && needsLookup(m, d)) {
+            // Asked after this commit; the timeout stays stored (same id) as the lookup's lease, so a late
+            // callback that settles the message deletes it, and a lookup whose worker dies is retried.
+            lookups.push({ message: m, deadline: d });
+            continue;
+          }
           // A send that failed before hand-over after `stop` waited out its backoff: nothing of a
           // stopped campaign is sent again, so it ends Cancelled instead of Queued.
           const cancel = stopped.has(m.campaignId) && m.state === 'backoff';
           changes.push({ message: m, event: cancel ? { type: 'CANCEL', at: d.fireAt } : { ...d.event, at: d.fireAt } });
         }
         await applyChanges(t, out, changes);
+        if (lookups.length)
+          await t.upsertDeadlines(
+            lookups.map(({ deadline: d }) => ({
+              ...d,
+              fireAt: now + LOOKUP_TIMEOUT_MS * Math.ceil(lookups.length / LOOKUP_CONCURRENCY) + LOOKUP_LEASE_MARGIN_MS,
+              event: { ...d.event, lookups: lookupsOf(d) + 1 },
+            })),
+          );
         return due.length;
       });
+      if (lookups.length) await reconcile(lookups);
       for (const id of startable) await tryStartScheduled(id);
       fired += n;
       if (n < batchSize) break;
     }
     await startDueScheduled();
     return fired;
+  };
+
+  /** A sending timeout held back while its transport is asked about the send. */
+  interface PendingLookup {
+    readonly message: MessageRecord;
+    readonly deadline: DeadlineRecord;
+  }
+
+  const lookupsOf = (d: DeadlineRecord) => {
+    const n = (d.event as { lookups?: unknown }).lookups;
+    return typeof n === 'number' ? n : 0;
+  };
+
+  /**
+   * A send whose outcome is unknown reaches its sending timeout: still Sending and no provider id (the
+   * provider never answered, or the worker died after the hand-over), and its transport can look it up.
+   */
+  const needsLookup = (m: MessageRecord, d: DeadlineRecord): boolean =>
+    d.event.type.startsWith('xstate.after.sendingTimeout.') &&
+    m.state === 'sending' &&
+    m.context.providerMessageId === null &&
+    typeof transports[m.channel]?.lookup === 'function' &&
+    lookupsOf(d) < MAX_LOOKUPS;
+
+  /** Asks the transport, bounded; a throw, a hang or a malformed answer is undecidable. */
+  const askProvider = async (transport: Transport, payload: OutgoingSms | OutgoingEmail, dispatchedAt: number) => {
+    const controller = new AbortController();
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const answer = await Promise.race([
+        (transport.lookup as (m: unknown, o: unknown) => Promise<LookupResult>)(payload, {
+          dispatchedAt,
+          startedBy: dispatchedAt + leaseMs,
+          signal: controller.signal,
+        }),
+        new Promise<LookupResult>((resolve) => {
+          bound = setTimeout(() => {
+            controller.abort();
+            resolve({ outcome: 'undecidable', error: `no answer within ${LOOKUP_TIMEOUT_MS} ms` });
+          }, LOOKUP_TIMEOUT_MS);
+        }),
+      ]);
+      return wellFormedLookup(answer);
+    } catch (error) {
+      onError(error);
+      return { outcome: 'undecidable', error: error instanceof Error ? error.message : String(error) } as const;
+    } finally {
+      clearTimeout(bound);
+    }
+  };
+
+  /**
+   * Settles sends of unknown outcome with what the provider knows. The lookups run outside any
+   * transaction; each decision is applied only by the worker that still holds the timeout's lease (a
+   * callback that settled the message meanwhile deleted it: the callback wins, nothing counts twice).
+   */
+  const reconcile = async (pending: readonly PendingLookup[]) => {
+    const { campaigns, contacts } = await tx(async (t) => {
+      const ids = [...new Set(pending.map(({ message }) => message.campaignId))];
+      const campaigns = new Map<string, Awaited<ReturnType<typeof t.getCampaign>>>();
+      for (const id of ids) campaigns.set(id, await t.getCampaign(id));
+      return { campaigns, contacts: await t.getContacts(pending.map(({ message }) => message.contactId)) };
+    });
+    const decide = async ({ message: m, deadline }: PendingLookup): Promise<[PendingLookup, LookupResult]> => {
+      const transport = transports[m.channel] as Transport;
+      const c = campaigns.get(m.campaignId);
+      let payload: OutgoingSms | OutgoingEmail;
+      try {
+        if (!c?.content) throw new Error('the campaign has no content');
+        // The payload of the attempt in flight (the same attempt number, so the same body).
+        payload = await renderer.render(
+          c,
+          m,
+          contacts.get(m.contactId)?.fields ?? {},
+          m.context.attempts,
+          options.unsubscribe,
+        );
+      } catch (error) {
+        return [
+          { message: m, deadline },
+          { outcome: 'undecidable', error: `not rendered: ${String(error)}` },
+        ];
+      }
+      return [{ message: m, deadline }, await askProvider(transport, payload, m.context.updatedAt)];
+    };
+    const decided: [PendingLookup, LookupResult][] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(LOOKUP_CONCURRENCY, pending.length) }, async () => {
+        while (next < pending.length) {
+          const i = next++;
+          decided[i] = await decide(pending[i] as PendingLookup);
+        }
+      }),
+    );
+    await persistently(() =>
+      tx(async (t, out) => {
+        const held = new Set(await t.takeDeadlines(decided.map(([p]) => p.deadline.id)));
+        const mine = decided.filter(([p]) => held.has(p.deadline.id));
+        const locked = new Map((await t.lockMessages(mine.map(([p]) => p.message.id))).map((m) => [m.id, m]));
+        const at = clock.now();
+        const changes: MessageChange[] = [];
+        for (const [{ message, deadline }, r] of mine) {
+          const m = locked.get(message.id);
+          if (m?.state !== 'sending') continue;
+          const { lookups: _, ...event } = deadline.event as { type: string; lookups?: number };
+          const timeout = { ...event, at: Math.min(at, deadline.fireAt) };
+          const known = m.context.providerMessageId;
+          if (r.outcome === 'found' && (known === null || known === r.providerMessageId)) {
+            const detail = { lookup: 'found', providerStatus: r.status };
+            changes.push({
+              message: m,
+              event: { type: 'SEND_ACCEPTED', at, providerMessageId: r.providerMessageId },
+              detail,
+            });
+            const status = lookupStatusEvent(r, at);
+            if (status) changes.push({ message: m, event: status, detail });
+            // Still only queued at the provider: the sending rule applies as without a lookup, and the
+            // provider's id now known lets its late callbacks correct it.
+            else changes.push({ message: m, event: timeout, detail });
+          } else if (r.outcome === 'absent' && known === null) {
+            changes.push({
+              message: m,
+              event: {
+                type: 'SEND_PRESEND_ERROR',
+                at,
+                error: `${transports[m.channel]?.name ?? m.channel}: the provider has no such message after an unknown outcome; sent again`,
+              },
+              detail: { lookup: 'absent' },
+            });
+          } else {
+            changes.push({
+              message: m,
+              event: timeout,
+              detail: {
+                lookup: r.outcome === 'undecidable' ? 'undecidable' : `${r.outcome}, contradicted`,
+                error: 'error' in r ? r.error.slice(0, 2000) : undefined,
+              },
+            });
+          }
+        }
+        await applyChanges(t, out, changes);
+      }),
+    );
   };
 
   const inFlightSends: Record<Channel, number> = { sms: 0, email: 0 };

@@ -12,8 +12,9 @@ import type { EventSink } from '../provider-events.js';
  *   the engine retries automatically with backoff, up to the policy's count.
  * - `rejected`: refused for good (invalid number, opted out…): failed with `reason`, never retried
  *   automatically. `fatal` marks a refusal of the whole account (bad credentials): the campaign fails.
- * - `unknown`: the request may have reached the provider (timeout, dropped connection): never resent;
- *   the provider's callback or the sending timeout settles it.
+ * - `unknown`: the request may have reached the provider (timeout, dropped connection): never resent
+ *   blindly; the provider's callback settles it, or at the sending timeout the transport's `lookup`
+ *   (when it has one), else the message fails with `timed_out`.
  */
 export type SendResult =
   | { readonly outcome: 'accepted'; readonly providerMessageId?: string | undefined }
@@ -33,6 +34,40 @@ export interface TransportLimits {
   readonly ratePerSecond?: number | undefined;
   /** Most sends in flight at once. @defaultValue 16 */
   readonly concurrency?: number | undefined;
+}
+
+/**
+ * What the provider knows of a send whose outcome is unknown, as {@link SmsTransport.lookup} reports it:
+ * - `found`: the provider created it; its id and status (mapped like a status callback) are adopted.
+ *   `status` is `sending` while the provider still holds it (queued, accepted, scheduled), `sent`,
+ *   `delivered`, or `failed` with a `reason` and the provider's `code`.
+ * - `absent`: proof that the provider never created it and never will (the request window closed long
+ *   ago and a complete listing holds no match): the engine queues it again as an automatic retry.
+ * - `undecidable`: anything else (the lookup failed, the listing was cut short, several messages
+ *   match): the message fails with `timed_out`, as it would without a lookup.
+ */
+export type LookupResult =
+  | {
+      readonly outcome: 'found';
+      readonly providerMessageId: string;
+      readonly status: 'sending' | 'sent' | 'delivered' | 'failed';
+      readonly reason?: FailureReasonId | undefined;
+      readonly code?: string | undefined;
+    }
+  | { readonly outcome: 'absent' }
+  | { readonly outcome: 'undecidable'; readonly error: string };
+
+/** What the engine tells a lookup about the send it asks for. */
+export interface LookupOptions {
+  /** When the message was dispatched (ms since epoch): its request cannot have left before. */
+  readonly dispatchedAt: number;
+  /**
+   * The latest time its request can have started (ms since epoch): the engine never hands a claimed
+   * message to the transport later than this.
+   */
+  readonly startedBy: number;
+  /** Aborted when the engine stops waiting (its lookup bound, or `worker.stop()`). */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Options the engine passes to every send. */
@@ -60,6 +95,19 @@ export interface SmsTransport extends TransportBase {
   readonly channel: 'sms';
   /** Hands one SMS to the provider and classifies the outcome; never throws. */
   send(message: OutgoingSms, options?: SendOptions): Promise<SendResult>;
+  /**
+   * Optional: asks the provider whether it has a message whose send had an unknown outcome. The engine
+   * calls it when such a message (Sending, no provider id) reaches its sending timeout, with the same
+   * payload as the send (re-rendered for the same attempt), outside any storage transaction. The worker
+   * that made the send never asks while it is in flight (it fires no deadline until its round's sends
+   * have returned); another process may, so the transport's own request timeout must end well within
+   * the sending timeout.
+   * Reporting `absent` makes the engine send the message again, so return it only with proof; when in
+   * doubt, `undecidable`. Should not throw; if it throws anyway, or gives no answer within 20 s, the
+   * engine treats it as `undecidable`. Without it, the message fails with `timed_out` at its sending
+   * timeout, as it always did.
+   */
+  lookup?(message: OutgoingSms, options: LookupOptions): Promise<LookupResult>;
 }
 
 /** Sends email. Same contract as {@link SmsTransport}. */
@@ -67,6 +115,8 @@ export interface EmailTransport extends TransportBase {
   readonly channel: 'email';
   /** Hands one email to the provider and classifies the outcome; never throws. */
   send(message: OutgoingEmail, options?: SendOptions): Promise<SendResult>;
+  /** Optional: same contract as {@link SmsTransport.lookup}. */
+  lookup?(message: OutgoingEmail, options: LookupOptions): Promise<LookupResult>;
 }
 
 /** A transport of either channel. */

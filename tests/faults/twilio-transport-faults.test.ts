@@ -8,6 +8,7 @@ import { createFakeClock, type FakeClock } from 'campaign-lifecycle/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { twilioTransport } from '../../adapters/twilio/index.js';
 import { readyCampaign } from '../engine/harness.js';
+import { twilioDate } from '../twilio/fake-twilio-messages.js';
 import { fakeProvider, json, type Loopback, type RecordedRequest } from '../twilio/loopback-http.js';
 import { callback, expectNeverSentTwice, expectSettled, faultEngine, type SendCall } from './fault-support.js';
 
@@ -32,14 +33,36 @@ async function twilioEndToEnd(n: number, answers: Answer[], timeoutMs = 2_000) {
   const clock: FakeClock = createFakeClock();
   const calls: SendCall[] = [];
   const perMessage = new Map<string, number>();
+  // What Twilio holds: every create it read, whatever became of its answer (the lookup lists it).
+  const held: Record<string, unknown>[] = [];
   server = await fakeProvider((request, res) => {
+    if (request.method === 'GET') {
+      const to = new URL(request.path, 'http://x').searchParams.get('To');
+      return json(res, 200, { messages: held.filter((m) => m.to === to), next_page_uri: null });
+    }
     const id = messageIdOf(request);
     const attempt = (perMessage.get(id) ?? 0) + 1;
     perMessage.set(id, attempt);
     const answer = answers[Math.min(attempt, answers.length) - 1] as Answer;
     calls.push({ messageId: id, attempt, at: clock.now(), outcome: 'accepted' });
-    if (answer === 'hang' || answer === 'drop') return answer;
+    const form = new URLSearchParams(request.body);
+    const hold = () =>
+      held.push({
+        sid: `SM${id.slice(4)}`,
+        to: form.get('To'),
+        from: form.get('From'),
+        body: form.get('Body'),
+        status: 'queued',
+        error_code: null,
+        date_created: twilioDate(clock.now()),
+      });
+    // A hung or dropped answer still means Twilio read the create, and made the message.
+    if (answer === 'hang' || answer === 'drop') {
+      hold();
+      return answer;
+    }
     answer(res, `SM${id.slice(4)}`);
+    if (res.statusCode === 201) hold();
     return undefined;
   });
   const sms: SmsTransport = twilioTransport({
@@ -123,9 +146,11 @@ describe('faults: the real Twilio transport against a loopback API', () => {
     await clock.advance('1h');
     expect(calls).toHaveLength(2);
     expectNeverSentTwice(classified());
-    // The one without a callback failed Timed Out after 10 minutes; its late callback still corrects it.
+    // The one without a callback failed Timed Out after 10 minutes: the lookup found it still queued at
+    // Twilio, so its SID is adopted and the Sending rule applies; its late callback still corrects it.
     const late = calls[1]?.messageId as string;
     expect((await outreach.getMessage(late)).context.reason).toBe('timed_out');
+    expect((await outreach.getMessage(late)).context.providerMessageId).toBe(`SM${late.slice(4)}`);
     await outreach.ingest([callback(late, 'delivered')]);
     const { messages, stats } = await expectSettled(outreach, campaignId);
     for (const m of messages) expect(m.status).toBe('delivered');
