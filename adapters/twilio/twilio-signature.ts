@@ -81,9 +81,12 @@ function withLegacyQuerystring(url: string): string {
   return `${url.slice(0, queryStart)}?${parts.join('&')}`;
 }
 
-/** The URLs twilio-node accepts a signature for, in its order, without repeats. */
+/**
+ * The URLs twilio-node accepts a signature for, without repeats: the URL as received first (the form
+ * Twilio most often signed, so one HMAC usually decides), then the others in twilio-node's order.
+ */
 function candidateUrls(url: string): string[] {
-  const out = new Set([removePort(url), addPort(url)]);
+  const out = new Set([url, removePort(url), addPort(url)]);
   let normalized: string | undefined;
   try {
     normalized = new URL(url).toString();

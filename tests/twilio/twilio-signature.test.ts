@@ -1,8 +1,8 @@
 import querystring from 'node:querystring';
 import fc from 'fast-check';
 import twilio from 'twilio';
-import { describe, expect, it } from 'vitest';
-import { computeTwilioSignature, verifyTwilioSignature } from '../../adapters/twilio/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { computeTwilioSignature, createTwilioVerifier, verifyTwilioSignature } from '../../adapters/twilio/index.js';
 
 // Vectors from providers.md §3.4 (Twilio's docs example and twilio-node's validation spec).
 const TOKEN = '12345';
@@ -105,6 +105,22 @@ describe('twilio: signature vectors (providers.md §3.4)', () => {
         signature: '0/KCTR6DLpKmkAf8muzZqo1nDgQ=',
       }),
     ).toBe(true);
+  });
+
+  it('should decide a request signed for the URL as received with one HMAC, port or not', async () => {
+    const sign = vi.spyOn(crypto.subtle, 'sign');
+    try {
+      for (const url of ['http://127.0.0.1:8080/twilio/status?m=1', 'https://hooks.example.com/twilio/status']) {
+        const params = { MessageSid: 'SM1', MessageStatus: 'delivered' };
+        const signature = await computeTwilioSignature(TOKEN, url, params);
+        const verify = createTwilioVerifier(TOKEN);
+        sign.mockClear();
+        expect(await verify({ url, params, signature })).toBe(true);
+        expect(sign).toHaveBeenCalledTimes(1);
+      }
+    } finally {
+      sign.mockRestore();
+    }
   });
 
   describe('bodySHA256 (JSON bodies)', () => {
