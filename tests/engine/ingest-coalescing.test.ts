@@ -23,9 +23,10 @@ const accepting: SmsTransport = {
   },
 };
 
-/** Counts transactions, and fails those that lock `poison`. */
+/** Counts transactions and campaign row locks, and fails transactions that lock `poison`. */
 function counting(inner: Storage, poison?: string) {
   let n = 0;
+  let campaignLocks = 0;
   const storage: Storage = {
     info: inner.info,
     transaction<T>(fn: (t: StorageTransaction) => Promise<T>) {
@@ -33,6 +34,10 @@ function counting(inner: Storage, poison?: string) {
       return inner.transaction((t) =>
         fn({
           ...t,
+          getCampaign: async (id, opts) => {
+            if (opts?.forUpdate) campaignLocks++;
+            return t.getCampaign(id, opts);
+          },
           lockMessages: async (ids) => {
             if (poison && ids.includes(poison)) throw new Error('poisoned');
             return t.lockMessages(ids);
@@ -45,6 +50,9 @@ function counting(inner: Storage, poison?: string) {
     storage,
     get transactions() {
       return n;
+    },
+    get campaignLocks() {
+      return campaignLocks;
     },
   };
 }
@@ -105,5 +113,17 @@ describe('ingest: concurrent callbacks coalesce', () => {
     expect(settled.map((r) => r.status)).toEqual(messages.map((m) => (m.id === poison ? 'rejected' : 'fulfilled')));
     const after = await allMessages(outreach, messages[0]?.campaignId as string);
     expect(after.filter((m) => m.status === 'delivered')).toHaveLength(5);
+  });
+
+  it('callbacks that leave the campaign status as it is never lock its row; the last one completes it before ingest returns', async () => {
+    const s = counting(memoryStorage());
+    const { outreach, c, messages } = await sentCampaign(s.storage, 3);
+    const locks = s.campaignLocks;
+    for (const m of messages.slice(0, 2)) await outreach.ingest([delivered(m.id)]);
+    expect(s.campaignLocks - locks).toBe(0);
+    expect((await outreach.getCampaign(c.id)).status).toBe('in_progress');
+    await outreach.ingest([delivered(messages[2]?.id as string)]);
+    expect(s.campaignLocks - locks).toBe(1);
+    expect((await outreach.getCampaign(c.id)).status).toBe('complete');
   });
 });
