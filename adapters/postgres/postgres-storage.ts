@@ -117,6 +117,11 @@ function statements(s: string) {
   return {
     insertCampaign: `INSERT INTO ${s}.campaigns (id, scope, channel, status, record) VALUES ($1, $2, $3, $4, $5::text::json)`,
     getCampaign: `SELECT record FROM ${s}.campaigns WHERE id = $1`,
+    // A plain read of a campaign brings its counters along, for a getCounters right after it.
+    readCampaign: `SELECT c.record, ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `k.${c}`).join(', ')}
+      FROM ${s}.campaigns c, LATERAL (SELECT ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `coalesce(sum(${c}), 0)::float8 AS ${c}`).join(', ')}
+        FROM ${s}.counters WHERE campaign_id = c.id) k
+      WHERE c.id = $1`,
     updateCampaign: `UPDATE ${s}.campaigns SET scope = $2, channel = $3, status = $4, record = $5::text::json WHERE id = $1 RETURNING id`,
     // One round trip; every CTE sees the rows as they were, so the log is found through the messages being deleted.
     deleteCampaign: `WITH
@@ -243,6 +248,13 @@ const noHeldWrites = (): HeldWrites => ({
   counters: [],
 });
 
+/** The counters in a row of sums (absent: zero). */
+function countersOf(row: Row): CampaignCounters {
+  const counts = emptyCounts();
+  for (const c of COUNTER_COLUMNS) counts[c as MessageStatus] = Number(row[c] ?? 0);
+  return { counts, opens: Number(row.opens ?? 0), clicks: Number(row.clicks ?? 0) };
+}
+
 /** Sums counter deltas per campaign; drops campaigns whose sums are all zero. */
 function counterRows(deltas: readonly CounterDelta[]): Record<string, unknown>[] {
   const sums = new Map<string, Record<string, number>>();
@@ -303,7 +315,11 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
   const makeTx = (client: PgClientLike, state: TxState): { tx: StorageTransaction; flush: () => Promise<void> } => {
     let held = noHeldWrites();
     let holding = false;
+    /** Statements sent so far, and the counters the last plain campaign read brought along. */
+    let statements = 0;
+    let counted: { campaignId: string; statement: number; counters: CampaignCounters } | undefined;
     const exec = async (text: string, params: unknown[], what: string): Promise<Row[]> => {
+      statements++;
       try {
         return (await client.query(text, params)).rows;
       } catch (error) {
@@ -406,9 +422,12 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         );
       },
       async getCampaign(id, opts) {
-        const row = opts?.forUpdate
-          ? await one(`${sql.getCampaign} FOR UPDATE`, [id], `Read campaign ${id}`)
-          : await readOne(sql.getCampaign, [id], `Read campaign ${id}`);
+        if (opts?.forUpdate) {
+          const row = await one(`${sql.getCampaign} FOR UPDATE`, [id], `Read campaign ${id}`);
+          return row?.record as CampaignRecord | undefined;
+        }
+        const row = await readOne(sql.readCampaign, [id], `Read campaign ${id}`);
+        if (row) counted = { campaignId: id, statement: statements, counters: countersOf(row) };
         return row?.record as CampaignRecord | undefined;
       },
       async updateCampaign(c) {
@@ -447,10 +466,11 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         for (const d of deltas) held.counters.push(d);
       },
       async getCounters(campaignId): Promise<CampaignCounters> {
-        const row = (await readOne(sql.getCounters, [campaignId], `Read counters of ${campaignId}`)) ?? {};
-        const counts = emptyCounts();
-        for (const c of COUNTER_COLUMNS) counts[c as MessageStatus] = Number(row[c] ?? 0);
-        return { counts, opens: Number(row.opens ?? 0), clicks: Number(row.clicks ?? 0) };
+        // Read with the campaign, with no statement nor held write since: as if read right then.
+        const pre = counted;
+        counted = undefined;
+        if (pre?.campaignId === campaignId && pre.statement === statements && !holding) return pre.counters;
+        return countersOf((await readOne(sql.getCounters, [campaignId], `Read counters of ${campaignId}`)) ?? {});
       },
 
       async claimChannel(scope, channel, campaignId) {

@@ -251,6 +251,31 @@ describe('postgresStorage: fewer round trips', () => {
     expect(probe.statements.map((x) => x.trim().split(/\s+/)[0])).toEqual(['SELECT', 'SELECT']);
   });
 
+  it('should read a campaign and its counters in one statement, and read the counters again after any other statement', async () => {
+    const probe = instrumented(db);
+    const s = postgresStorage({ pool: probe.pool, schema: freshSchema() });
+    await s.migrate();
+    const c = sampleCampaign();
+    await s.transaction(async (t) => {
+      await t.insertCampaign(c);
+      await t.addCounters([{ campaignId: c.id, counts: { queued: 2 } }]);
+    });
+    probe.statements.length = 0;
+    const first = await s.transaction(async (t) => {
+      await t.getCampaign(c.id);
+      return (await t.getCounters(c.id)).counts.queued;
+    });
+    expect([first, probe.statements.length]).toEqual([2, 1]);
+    probe.statements.length = 0;
+    const second = await s.transaction(async (t) => {
+      await t.getCampaign(c.id);
+      await t.addCounters([{ campaignId: c.id, counts: { queued: 1 } }]);
+      return (await t.getCounters(c.id)).counts.queued;
+    });
+    expect(second).toBe(3);
+    expect(work(probe.statements).map((x) => x.trim().split(/\s+/)[0])).toEqual(['SELECT', 'INSERT', 'SELECT']);
+  });
+
   it('should begin at the first statement that locks or writes, and keep the reads before it outside', async () => {
     const probe = instrumented(db);
     const s = postgresStorage({ pool: probe.pool, schema: freshSchema() });
