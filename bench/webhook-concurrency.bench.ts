@@ -10,7 +10,6 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { createOutreach, type SendResult, type SmsTransport, systemClock } from 'campaign-lifecycle';
 import { postgresStorage } from 'campaign-lifecycle/postgres';
 import { computeTwilioSignature, twilioWebhookHandler } from 'campaign-lifecycle/twilio';
@@ -93,7 +92,14 @@ await setupPool.query(`INSERT INTO ${schema}.bare (id, status) SELECT unnest($1:
   messages.map((m) => m.id),
 ]);
 
-function toWebRequest(req: IncomingMessage, base: string): Request {
+/** Reads the body as the bare handler does (its chunks, concatenated): both servers pay the same for it. */
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function toWebRequest(req: IncomingMessage, base: string): Promise<Request> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
@@ -102,9 +108,8 @@ function toWebRequest(req: IncomingMessage, base: string): Request {
   return new Request(new URL(req.url ?? '/', base), {
     method: req.method,
     headers,
-    body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
-    duplex: 'half',
-  } as RequestInit);
+    body: new Uint8Array(await readBody(req)),
+  });
 }
 
 async function serve(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>) {
@@ -121,14 +126,12 @@ async function serve(handle: (req: IncomingMessage, res: ServerResponse) => Prom
 let webhookBase = '';
 const twilio = twilioWebhookHandler({ outreach, authToken: AUTH_TOKEN });
 const engineServer = await serve(async (req, res) => {
-  const response = await twilio(toWebRequest(req, webhookBase));
+  const response = await twilio(await toWebRequest(req, webhookBase));
   res.writeHead(response.status).end(Buffer.from(await response.arrayBuffer()));
 });
 webhookBase = engineServer.base;
 const bareServer = await serve(async (req, res) => {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  const form = new URLSearchParams((await readBody(req)).toString('utf8'));
   const id = new URL(req.url ?? '/', 'http://x').searchParams.get('messageId');
   await barePool.query(`UPDATE ${schema}.bare SET status = $2, updated_at = $3 WHERE id = $1`, [
     id,
