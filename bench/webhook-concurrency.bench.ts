@@ -10,13 +10,12 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { createOutreach, type SendResult, type SmsTransport, systemClock } from 'campaign-lifecycle';
 import { postgresStorage } from 'campaign-lifecycle/postgres';
 import { computeTwilioSignature, twilioWebhookHandler } from 'campaign-lifecycle/twilio';
 import pg from 'pg';
 import { savedCampaign } from './bench-fixtures.js';
-import { fmt, percentile, printTable, type Row, writeResults } from './bench-report.js';
+import { fmt, percentile, printTable, profiled, type Row, writeResults } from './bench-report.js';
 
 const url = process.env.DATABASE_URL;
 if (!url) {
@@ -38,7 +37,26 @@ const setupPool = new pg.Pool({ connectionString: url, max: 2 });
 await setupPool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 const pool = new pg.Pool({ connectionString: url, max: POOL_MAX });
 const barePool = new pg.Pool({ connectionString: url, max: POOL_MAX });
-const storage = postgresStorage({ pool, schema });
+// Counts the statements the engine sends (BEGIN and COMMIT included), to report them per callback.
+const sqlCount = { statements: 0, transactions: 0 };
+const countedClients = new WeakSet<object>();
+const countingPool = {
+  on: pool.on.bind(pool),
+  async connect() {
+    const client = await pool.connect();
+    if (!countedClients.has(client)) {
+      countedClients.add(client);
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as { query: unknown }).query = (...args: unknown[]) => {
+        sqlCount.statements++;
+        if (args[0] === 'BEGIN') sqlCount.transactions++;
+        return query(...args);
+      };
+    }
+    return client;
+  },
+};
+const storage = postgresStorage({ pool: countingPool, schema });
 
 const sidOf = (messageId: string) => `SM${Buffer.from(messageId).toString('hex').slice(-32).padStart(32, '0')}`;
 const sms: SmsTransport = {
@@ -74,7 +92,14 @@ await setupPool.query(`INSERT INTO ${schema}.bare (id, status) SELECT unnest($1:
   messages.map((m) => m.id),
 ]);
 
-function toWebRequest(req: IncomingMessage, base: string): Request {
+/** Reads the body as the bare handler does (its chunks, concatenated): both servers pay the same for it. */
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function toWebRequest(req: IncomingMessage, base: string): Promise<Request> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
@@ -83,9 +108,8 @@ function toWebRequest(req: IncomingMessage, base: string): Request {
   return new Request(new URL(req.url ?? '/', base), {
     method: req.method,
     headers,
-    body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
-    duplex: 'half',
-  } as RequestInit);
+    body: new Uint8Array(await readBody(req)),
+  });
 }
 
 async function serve(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>) {
@@ -102,14 +126,12 @@ async function serve(handle: (req: IncomingMessage, res: ServerResponse) => Prom
 let webhookBase = '';
 const twilio = twilioWebhookHandler({ outreach, authToken: AUTH_TOKEN });
 const engineServer = await serve(async (req, res) => {
-  const response = await twilio(toWebRequest(req, webhookBase));
+  const response = await twilio(await toWebRequest(req, webhookBase));
   res.writeHead(response.status).end(Buffer.from(await response.arrayBuffer()));
 });
 webhookBase = engineServer.base;
 const bareServer = await serve(async (req, res) => {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  const form = new URLSearchParams((await readBody(req)).toString('utf8'));
   const id = new URL(req.url ?? '/', 'http://x').searchParams.get('messageId');
   await barePool.query(`UPDATE ${schema}.bare SET status = $2, updated_at = $3 WHERE id = $1`, [
     id,
@@ -205,8 +227,19 @@ for (const level of LEVELS) {
   const n = level === 1 ? Math.min(PER_LEVEL, 300) : PER_LEVEL;
   const slice = messages.slice(offset, offset + n);
   offset += n;
-  const bare = await flood(bareServer.base, await callbacksFor(bareServer.base, slice), level);
-  const engine = await flood(engineServer.base, await callbacksFor(engineServer.base, slice), level);
+  const bareCalls = await callbacksFor(bareServer.base, slice);
+  const bareCpu = process.cpuUsage();
+  const bare = await flood(bareServer.base, bareCalls, level);
+  const bareUsed = process.cpuUsage(bareCpu);
+  const bareCpuMs = (bareUsed.user + bareUsed.system) / 1000;
+  const engineCalls = await callbacksFor(engineServer.base, slice);
+  const before = { ...sqlCount };
+  const cpu = process.cpuUsage();
+  const engine = await profiled(`webhook-concurrency-${level}`, () => flood(engineServer.base, engineCalls, level));
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000; // client and server: both run in this process
+  const statements = (sqlCount.statements - before.statements) / n;
+  const transactions = (sqlCount.transactions - before.transactions) / n;
   const ratio = engine.perSecond / bare.perSecond;
   rows.push({
     'in flight': level,
@@ -216,8 +249,22 @@ for (const level of LEVELS) {
     ratio: `${ratio.toFixed(2)}×`,
     'handler p99 ms': engine.p99,
     'bare p99 ms': bare.p99,
+    'SQL statements / callback': statements,
+    'transactions / callback': transactions,
+    'node CPU ms / callback': cpuMs / n,
+    'bare node CPU ms': bareCpuMs / n,
   });
-  figures.push({ level, callbacks: n, engine, bare, ratio });
+  figures.push({
+    level,
+    callbacks: n,
+    engine,
+    bare,
+    ratio,
+    statements,
+    transactions,
+    cpuMsPerCallback: cpuMs / n,
+    bareCpuMsPerRequest: bareCpuMs / n,
+  });
 }
 printTable('Concurrent callbacks: twilioWebhookHandler on Postgres vs a bare UPDATE per request', rows);
 

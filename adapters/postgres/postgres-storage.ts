@@ -117,6 +117,11 @@ function statements(s: string) {
   return {
     insertCampaign: `INSERT INTO ${s}.campaigns (id, scope, channel, status, record) VALUES ($1, $2, $3, $4, $5::text::json)`,
     getCampaign: `SELECT record FROM ${s}.campaigns WHERE id = $1`,
+    // A plain read of a campaign brings its counters along, for a getCounters right after it.
+    readCampaign: `SELECT c.record, ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `k.${c}`).join(', ')}
+      FROM ${s}.campaigns c, LATERAL (SELECT ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `coalesce(sum(${c}), 0)::float8 AS ${c}`).join(', ')}
+        FROM ${s}.counters WHERE campaign_id = c.id) k
+      WHERE c.id = $1`,
     updateCampaign: `UPDATE ${s}.campaigns SET scope = $2, channel = $3, status = $4, record = $5::text::json WHERE id = $1 RETURNING id`,
     // One round trip; every CTE sees the rows as they were, so the log is found through the messages being deleted.
     deleteCampaign: `WITH
@@ -156,6 +161,7 @@ function statements(s: string) {
         x.context->>'providerMessageId', x.context, x."createdAt", x."updatedAt"
       FROM json_to_recordset($1::text::json) AS ${MESSAGE_RECORDSET}`,
     getMessage: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages WHERE id = $1`,
+    existingMessages: `SELECT id FROM ${s}.messages WHERE id = ANY($1::text[])`,
     lockMessages: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     lockByProvider: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages
       WHERE channel = $1 AND provider_message_id = ANY($2::text[]) AND provider_message_id IS NOT NULL ORDER BY id FOR UPDATE`,
@@ -209,16 +215,65 @@ type Row = Record<string, unknown>;
 /** What one attempt of a transaction knows about itself. */
 interface TxState {
   open: boolean;
+  /**
+   * Whether BEGIN has been sent. It is sent before the first statement that writes or locks: plain
+   * reads before it run on their own, which under read committed (each statement sees what was
+   * committed when it started, in a transaction or not) reads the same rows, and a transaction that
+   * only reads sends neither BEGIN nor COMMIT.
+   */
+  begun: boolean;
   /** The first driver error: Postgres refuses every later statement of the transaction. */
   failure: { raw: unknown; mapped: OutreachError } | undefined;
 }
 
-/** Keeps the last record of each id, so a batch never writes one row twice in one statement. */
-function lastById<T extends { readonly id: string }>(rows: readonly T[]): readonly T[] {
-  const ids = new Set<string>();
-  for (const r of rows) ids.add(r.id);
-  if (ids.size === rows.length) return rows;
-  return [...new Map(rows.map((r) => [r.id, r] as const)).values()];
+/**
+ * Writes that return nothing, held back and sent together as one statement (a data-modifying `WITH`)
+ * before the next statement of the transaction or before COMMIT. They touch different tables, and
+ * within a table a call that would touch a row already held back flushes first, so one statement
+ * writes what the calls in their order would have.
+ */
+interface HeldWrites {
+  messages: Map<string, MessageRecord>;
+  log: MessageLogEntry[];
+  deleteDeadlines: Set<string>;
+  upsertDeadlines: Map<string, DeadlineRecord>;
+  counters: CounterDelta[];
+}
+
+const noHeldWrites = (): HeldWrites => ({
+  messages: new Map(),
+  log: [],
+  deleteDeadlines: new Set(),
+  upsertDeadlines: new Map(),
+  counters: [],
+});
+
+/** The counters in a row of sums (absent: zero). */
+function countersOf(row: Row): CampaignCounters {
+  const counts = emptyCounts();
+  for (const c of COUNTER_COLUMNS) counts[c as MessageStatus] = Number(row[c] ?? 0);
+  return { counts, opens: Number(row.opens ?? 0), clicks: Number(row.clicks ?? 0) };
+}
+
+/** Sums counter deltas per campaign; drops campaigns whose sums are all zero. */
+function counterRows(deltas: readonly CounterDelta[]): Record<string, unknown>[] {
+  const sums = new Map<string, Record<string, number>>();
+  for (const d of deltas) {
+    let row = sums.get(d.campaignId);
+    if (!row) {
+      row = { opens: 0, clicks: 0 };
+      for (const c of COUNTER_COLUMNS) row[c] = 0;
+      sums.set(d.campaignId, row);
+    }
+    if (d.counts) for (const [status, n] of Object.entries(d.counts)) row[status] = (row[status] ?? 0) + (n ?? 0);
+    row.opens = (row.opens ?? 0) + (d.opens ?? 0);
+    row.clicks = (row.clicks ?? 0) + (d.clicks ?? 0);
+  }
+  const rows: Record<string, unknown>[] = [];
+  for (const [campaignId, row] of sums) {
+    if (Object.values(row).some((n) => n !== 0)) rows.push({ campaignId, ...row });
+  }
+  return rows;
 }
 
 /**
@@ -257,15 +312,14 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
   };
   const ready = options.migrate === false ? () => Promise.resolve() : migrate;
 
-  const makeTx = (client: PgClientLike, state: TxState): StorageTransaction => {
-    const run = async (text: string, params: unknown[], what: string): Promise<Row[]> => {
-      if (!state.open) {
-        throw new OutreachError(
-          'STORAGE_ERROR',
-          `${what}: the transaction has ended; storage calls are only valid inside its callback.`,
-        );
-      }
-      if (state.failure) throw state.failure.mapped;
+  const makeTx = (client: PgClientLike, state: TxState): { tx: StorageTransaction; flush: () => Promise<void> } => {
+    let held = noHeldWrites();
+    let holding = false;
+    /** Statements sent so far, and the counters the last plain campaign read brought along. */
+    let statements = 0;
+    let counted: { campaignId: string; statement: number; counters: CampaignCounters } | undefined;
+    const exec = async (text: string, params: unknown[], what: string): Promise<Row[]> => {
+      statements++;
       try {
         return (await client.query(text, params)).rows;
       } catch (error) {
@@ -274,10 +328,92 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         throw mapped;
       }
     };
+    const check = (what: string) => {
+      if (!state.open) {
+        throw new OutreachError(
+          'STORAGE_ERROR',
+          `${what}: the transaction has ended; storage calls are only valid inside its callback.`,
+        );
+      }
+      if (state.failure) throw state.failure.mapped;
+    };
+    const begin = async () => {
+      if (state.begun) return;
+      state.begun = true;
+      await exec('BEGIN', [], 'Begin a transaction');
+    };
+    /** Sends the held writes as one statement (see {@link HeldWrites}). */
+    const flush = async () => {
+      if (!holding) return;
+      const w = held;
+      held = noHeldWrites();
+      holding = false;
+      await begin();
+      const parts: { name: string; text: string; param: unknown; what: string }[] = [];
+      const messages = [...w.messages.values()];
+      if (messages.length)
+        parts.push({ name: 'u', text: sql.updateMessages, param: JSON.stringify(messages), what: 'Update messages' });
+      if (w.log.length)
+        parts.push({ name: 'l', text: sql.appendLog, param: JSON.stringify(w.log), what: 'Append to the message log' });
+      if (w.deleteDeadlines.size)
+        parts.push({ name: 'd', text: sql.deleteDeadlines, param: [...w.deleteDeadlines], what: 'Delete deadlines' });
+      if (w.upsertDeadlines.size)
+        parts.push({
+          name: 'p',
+          text: sql.upsertDeadlines,
+          param: JSON.stringify([...w.upsertDeadlines.values()]),
+          what: 'Upsert deadlines',
+        });
+      const counters = counterRows(w.counters);
+      if (counters.length)
+        parts.push({ name: 'c', text: sql.addCounters, param: JSON.stringify(counters), what: 'Add counters' });
+      if (parts.length === 0) return;
+      const what = parts.map((p) => p.what).join(', ');
+      const text =
+        parts.length === 1
+          ? (parts[0] as (typeof parts)[number]).text
+          : `WITH ${parts.map((p, i) => `${p.name} AS (${p.text.replace(/\$1\b/g, `$${i + 1}`)})`).join(',\n')}
+            SELECT ${messages.length ? '(SELECT count(*)::int FROM u)' : 'NULL::int'} AS updated`;
+      const rows = await exec(
+        text,
+        parts.map((p) => p.param),
+        what,
+      );
+      if (messages.length === 0) return;
+      const updated = parts.length === 1 ? rows.length : Number(rows[0]?.updated ?? 0);
+      if (updated !== messages.length) {
+        const found = new Set(
+          (await exec(sql.existingMessages, [messages.map((m) => m.id)], 'Update messages')).map((r) => r.id as string),
+        );
+        const missing = messages.filter((m) => !found.has(m.id)).map((m) => m.id);
+        const error = new OutreachError('NOT_FOUND', `Message ${missing[0]} does not exist.`, { details: { missing } });
+        state.failure = { raw: error, mapped: error };
+        throw error;
+      }
+    };
+    const hold = (what: string) => {
+      check(what);
+      holding = true;
+    };
+    /** A statement that writes or locks: in the transaction, after the held writes. */
+    const run = async (text: string, params: unknown[], what: string): Promise<Row[]> => {
+      check(what);
+      await flush();
+      await begin();
+      return exec(text, params, what);
+    };
+    /** A plain read: sees the held writes, and runs on its own before the transaction has begun. */
+    const read = async (text: string, params: unknown[], what: string): Promise<Row[]> => {
+      check(what);
+      await flush();
+      return exec(text, params, what);
+    };
     const one = async (text: string, params: unknown[], what: string): Promise<Row | undefined> =>
       (await run(text, params, what))[0];
+    const readOne = async (text: string, params: unknown[], what: string): Promise<Row | undefined> =>
+      (await read(text, params, what))[0];
 
-    return {
+    const tx: StorageTransaction = {
       async insertCampaign(c) {
         await run(
           sql.insertCampaign,
@@ -286,11 +422,12 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         );
       },
       async getCampaign(id, opts) {
-        const row = await one(
-          opts?.forUpdate ? `${sql.getCampaign} FOR UPDATE` : sql.getCampaign,
-          [id],
-          `Read campaign ${id}`,
-        );
+        if (opts?.forUpdate) {
+          const row = await one(`${sql.getCampaign} FOR UPDATE`, [id], `Read campaign ${id}`);
+          return row?.record as CampaignRecord | undefined;
+        }
+        const row = await readOne(sql.readCampaign, [id], `Read campaign ${id}`);
+        if (row) counted = { campaignId: id, statement: statements, counters: countersOf(row) };
         return row?.record as CampaignRecord | undefined;
       },
       async updateCampaign(c) {
@@ -320,34 +457,20 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
           params.push(filter.limit);
           text += ` LIMIT $${params.length}`;
         }
-        return (await run(text, params, 'List campaigns')).map((r) => r.record as CampaignRecord);
+        return (await read(text, params, 'List campaigns')).map((r) => r.record as CampaignRecord);
       },
 
       async addCounters(deltas: readonly CounterDelta[]) {
-        const sums = new Map<string, Record<string, number>>();
-        for (const d of deltas) {
-          let row = sums.get(d.campaignId);
-          if (!row) {
-            row = { opens: 0, clicks: 0 };
-            for (const c of COUNTER_COLUMNS) row[c] = 0;
-            sums.set(d.campaignId, row);
-          }
-          if (d.counts) for (const [status, n] of Object.entries(d.counts)) row[status] = (row[status] ?? 0) + (n ?? 0);
-          row.opens = (row.opens ?? 0) + (d.opens ?? 0);
-          row.clicks = (row.clicks ?? 0) + (d.clicks ?? 0);
-        }
-        const rows: Record<string, unknown>[] = [];
-        for (const [campaignId, row] of sums) {
-          if (Object.values(row).some((n) => n !== 0)) rows.push({ campaignId, ...row });
-        }
-        if (rows.length === 0) return;
-        await run(sql.addCounters, [JSON.stringify(rows)], 'Add counters');
+        if (deltas.length === 0) return;
+        hold('Add counters');
+        for (const d of deltas) held.counters.push(d);
       },
       async getCounters(campaignId): Promise<CampaignCounters> {
-        const row = (await one(sql.getCounters, [campaignId], `Read counters of ${campaignId}`)) ?? {};
-        const counts = emptyCounts();
-        for (const c of COUNTER_COLUMNS) counts[c as MessageStatus] = Number(row[c] ?? 0);
-        return { counts, opens: Number(row.opens ?? 0), clicks: Number(row.clicks ?? 0) };
+        // Read with the campaign, with no statement nor held write since: as if read right then.
+        const pre = counted;
+        counted = undefined;
+        if (pre?.campaignId === campaignId && pre.statement === statements && !holding) return pre.counters;
+        return countersOf((await readOne(sql.getCounters, [campaignId], `Read counters of ${campaignId}`)) ?? {});
       },
 
       async claimChannel(scope, channel, campaignId) {
@@ -368,7 +491,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         await run(sql.releaseChannel, [scope, channel, campaignId], `Release channel ${channel} of ${scope}`);
       },
       async channelHolder(scope, channel) {
-        const row = await one(sql.channelHolder, [scope, channel], `Read channel ${channel} of ${scope}`);
+        const row = await readOne(sql.channelHolder, [scope, channel], `Read channel ${channel} of ${scope}`);
         return row?.campaign_id as string | undefined;
       },
 
@@ -377,13 +500,13 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         await run(sql.insertContacts, [JSON.stringify(rows)], 'Insert contacts');
       },
       async getContact(id) {
-        return (await one(sql.getContacts, [[id]], `Read contact ${id}`)) as ContactRecord | undefined;
+        return (await readOne(sql.getContacts, [[id]], `Read contact ${id}`)) as ContactRecord | undefined;
       },
       async getContacts(ids) {
         const out = new Map<string, ContactRecord>();
         if (ids.length === 0) return out;
         const found = new Map<string, ContactRecord>();
-        for (const r of await run(sql.getContacts, [[...ids]], 'Read contacts'))
+        for (const r of await read(sql.getContacts, [[...ids]], 'Read contacts'))
           found.set(r.id as string, r as unknown as ContactRecord);
         for (const id of ids) {
           const c = found.get(id);
@@ -392,19 +515,19 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         return out;
       },
       async listContacts(campaignId, p: Page) {
-        return (await run(
+        return (await read(
           sql.listContacts,
           [campaignId, p.after ?? null, p.limit],
           'List contacts',
         )) as unknown as ContactRecord[];
       },
       async countContacts(campaignId) {
-        return Number((await one(sql.countContacts, [campaignId], 'Count contacts'))?.n ?? 0);
+        return Number((await readOne(sql.countContacts, [campaignId], 'Count contacts'))?.n ?? 0);
       },
       async existingAddresses(campaignId, addresses) {
         if (addresses.length === 0) return new Set<string>();
         const found = new Set(
-          (await run(sql.existingAddresses, [campaignId, [...addresses]], 'Find addresses')).map(
+          (await read(sql.existingAddresses, [campaignId, [...addresses]], 'Find addresses')).map(
             (r) => r.address as string,
           ),
         );
@@ -424,7 +547,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         await run(sql.insertMessages, [JSON.stringify(rows)], 'Insert messages');
       },
       async getMessage(id) {
-        return (await one(sql.getMessage, [id], `Read message ${id}`)) as MessageRecord | undefined;
+        return (await readOne(sql.getMessage, [id], `Read message ${id}`)) as MessageRecord | undefined;
       },
       async lockMessages(ids) {
         if (ids.length === 0) return [];
@@ -457,17 +580,12 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       },
       async updateMessages(rows) {
         if (rows.length === 0) return;
-        const unique = lastById(rows);
-        const updated = await run(sql.updateMessages, [JSON.stringify(unique)], 'Update messages');
-        if (updated.length !== unique.length) {
-          const seen = new Set(updated.map((r) => r.id as string));
-          const missing = unique.filter((m) => !seen.has(m.id)).map((m) => m.id);
-          throw new OutreachError('NOT_FOUND', `Message ${missing[0]} does not exist.`, { details: { missing } });
-        }
+        hold('Update messages');
+        for (const m of rows) held.messages.set(m.id, m);
       },
       async listMessages(campaignId, filter: MessageFilter) {
         const statuses = filter.statuses ? [...filter.statuses] : null;
-        return (await run(
+        return (await read(
           sql.listMessages,
           [campaignId, statuses, filter.after ?? null, filter.limit],
           'List messages',
@@ -475,10 +593,11 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       },
       async appendLog(entries) {
         if (entries.length === 0) return;
-        await run(sql.appendLog, [JSON.stringify(entries)], 'Append to the message log');
+        hold('Append to the message log');
+        for (const e of entries) held.log.push(e);
       },
       async listLog(messageId) {
-        return (await run(sql.listLog, [messageId], `Read the log of ${messageId}`)).map((r) => {
+        return (await read(sql.listLog, [messageId], `Read the log of ${messageId}`)).map((r) => {
           const { detail, ...rest } = r;
           return (detail === null || detail === undefined ? rest : { ...rest, detail }) as unknown as MessageLogEntry;
         });
@@ -486,11 +605,16 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
 
       async upsertDeadlines(rows) {
         if (rows.length === 0) return;
-        await run(sql.upsertDeadlines, [JSON.stringify(lastById(rows))], 'Upsert deadlines');
+        // A row held back for deletion is deleted first, as the calls' order says.
+        if (rows.some((r) => held.deleteDeadlines.has(r.id))) await flush();
+        hold('Upsert deadlines');
+        for (const r of rows) held.upsertDeadlines.set(r.id, r);
       },
       async deleteDeadlines(ids) {
         if (ids.length === 0) return;
-        await run(sql.deleteDeadlines, [[...ids]], 'Delete deadlines');
+        if (ids.some((id) => held.upsertDeadlines.has(id))) await flush();
+        hold('Delete deadlines');
+        for (const id of ids) held.deleteDeadlines.add(id);
       },
       async takeDeadlines(ids) {
         if (ids.length === 0) return [];
@@ -507,7 +631,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         return rows.sort((a, b) => a.fireAt - b.fireAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       },
       async nextDeadlineAt() {
-        const row = await one(sql.nextDeadlineAt, [], 'Read the next deadline');
+        const row = await readOne(sql.nextDeadlineAt, [], 'Read the next deadline');
         return row === undefined ? undefined : Number(row.fireAt);
       },
 
@@ -521,7 +645,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       async suppressedAmong(scope, channel, addresses) {
         if (addresses.length === 0) return new Set<string>();
         const found = new Set(
-          (await run(sql.suppressedAmong, [scope, channel, [...addresses]], 'Read suppressions')).map(
+          (await read(sql.suppressedAmong, [scope, channel, [...addresses]], 'Read suppressions')).map(
             (r) => r.address as string,
           ),
         );
@@ -542,9 +666,13 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         return entries.map((e) => fresh.delete(e.key));
       },
     };
+    return { tx, flush };
   };
 
-  /** One attempt: BEGIN, fn, COMMIT on one connection. Returns `retry` when the attempt may be re-run. */
+  /**
+   * One attempt: fn on one connection, in BEGIN … COMMIT once it writes or locks (see {@link TxState}).
+   * Returns `retry` when the attempt may be re-run.
+   */
   const attempt = async <T>(fn: (t: StorageTransaction) => Promise<T>): Promise<{ value: T } | { retry: unknown }> => {
     let client: PgClientLike;
     try {
@@ -552,7 +680,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
     } catch (error) {
       return { retry: error };
     }
-    const state: TxState = { open: true, failure: undefined };
+    const state: TxState = { open: true, begun: false, failure: undefined };
     let discard: Error | undefined;
     // pg-pool drops its own listener while the client is checked out: without ours, a connection lost
     // mid-transaction would be an uncaught 'error' event and end the process. The failed query says the rest.
@@ -562,6 +690,12 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
     client.on?.('error', onLost);
     const rollback = async () => {
       state.open = false;
+      if (!state.begun) {
+        // No transaction to end; a connection lost in a statement of its own is discarded all the same.
+        const raw = state.failure?.raw;
+        if (raw !== undefined && isConnectionLoss(raw)) discard ??= raw instanceof Error ? raw : new Error(String(raw));
+        return;
+      }
       try {
         await client.query('ROLLBACK');
       } catch (error) {
@@ -569,15 +703,12 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       }
     };
     try {
-      try {
-        await client.query('BEGIN');
-      } catch (error) {
-        discard = error instanceof Error ? error : new Error(String(error));
-        return { retry: error };
-      }
+      const { tx, flush } = makeTx(client, state);
       let value: T;
       try {
-        value = await fn(makeTx(client, state));
+        value = await fn(tx);
+        // The writes held back go out before COMMIT; a failure there is one of the transaction's statements.
+        if (!state.failure) await flush();
       } catch (error) {
         await rollback();
         const raw = state.failure?.raw;
@@ -593,6 +724,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         throw state.failure.mapped;
       }
       state.open = false;
+      if (!state.begun) return { value }; // it only read: nothing to commit
       try {
         await client.query('COMMIT');
       } catch (error) {

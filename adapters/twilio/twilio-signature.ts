@@ -1,6 +1,7 @@
 /**
- * `X-Twilio-Signature` verification with Web Crypto: HMAC-SHA1 over the URL and the sorted form
- * parameters, the URL variants Twilio's own validator accepts, and the `bodySHA256` JSON variant.
+ * `X-Twilio-Signature` verification with Web Crypto (Node's `createHmac` where the runtime has it):
+ * HMAC-SHA1 over the URL and the sorted form parameters, the URL variants Twilio's own validator
+ * accepts, and the `bodySHA256` JSON variant.
  * It follows twilio-node's `validateRequest` / `validateRequestWithBody` step by step.
  */
 import { fromBase64, timingSafeEqual, toBase64, toHex } from './provider-http.js';
@@ -81,9 +82,12 @@ function withLegacyQuerystring(url: string): string {
   return `${url.slice(0, queryStart)}?${parts.join('&')}`;
 }
 
-/** The URLs twilio-node accepts a signature for, in its order, without repeats. */
+/**
+ * The URLs twilio-node accepts a signature for, without repeats: the URL as received first (the form
+ * Twilio most often signed, so one HMAC usually decides), then the others in twilio-node's order.
+ */
 function candidateUrls(url: string): string[] {
-  const out = new Set([removePort(url), addPort(url)]);
+  const out = new Set([url, removePort(url), addPort(url)]);
   let normalized: string | undefined;
   try {
     normalized = new URL(url).toString();
@@ -140,6 +144,34 @@ async function sign(key: CryptoKey, data: string): Promise<string> {
   return toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(data))));
 }
 
+/** The part of `node:crypto` used here. */
+interface NodeCrypto {
+  createHmac(
+    algorithm: string,
+    key: string,
+  ): { update(data: string, encoding: 'utf8'): { digest(encoding: 'base64'): string } };
+}
+
+/**
+ * Base64 HMAC-SHA1 through Node's synchronous `createHmac` where the runtime offers it
+ * (`process.getBuiltinModule`: Node ≥ 20.16, Bun, Deno), looked up at call time, never at module load:
+ * a Web Crypto HMAC costs a trip through the thread pool per request. `null` elsewhere (edge runtimes,
+ * browsers), which use Web Crypto. Both give the same signature.
+ */
+function nodeHmacSha1(): ((key: string, data: string) => string) | null {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  if (typeof proc?.getBuiltinModule !== 'function') return null;
+  let nodeCrypto: NodeCrypto | undefined;
+  try {
+    nodeCrypto = proc.getBuiltinModule('node:crypto') as NodeCrypto | undefined;
+  } catch {
+    return null;
+  }
+  if (typeof nodeCrypto?.createHmac !== 'function') return null;
+  const c = nodeCrypto;
+  return (key, data) => c.createHmac('sha1', key).update(data, 'utf8').digest('base64');
+}
+
 /**
  * Computes the `X-Twilio-Signature` Twilio would send for this exact URL and parameters (no URL
  * variants). Useful to sign requests in tests and local tools.
@@ -169,12 +201,17 @@ export function createTwilioVerifier(
   authToken: string,
 ): (input: Omit<VerifyTwilioSignatureInput, 'authToken'>) => Promise<boolean> {
   let key: Promise<CryptoKey> | undefined;
+  const nodeHmac = nodeHmacSha1();
+  const hmac = nodeHmac
+    ? async (data: string) => nodeHmac(authToken, data)
+    : async (data: string) => {
+        key ??= hmacKey(authToken);
+        return sign(await key, data);
+      };
   return async (input) => {
     const signature = input.signature ?? '';
     // A well-formed HMAC-SHA1 signature is 20 bytes: refuse anything else before hashing.
     if (signature.length !== 28 || fromBase64(signature)?.length !== 20) return false;
-    key ??= hmacKey(authToken);
-    const k = await key;
     const url = input.url;
     let suffix: string;
     let bodyHash: string | undefined;
@@ -204,7 +241,7 @@ export function createTwilioVerifier(
     // public form of the URL Twilio signed, never anything about the token; a forgery still costs
     // every candidate.
     for (const candidate of candidateUrls(url)) {
-      if (timingSafeEqual(signature, await sign(k, candidate + suffix))) return true;
+      if (timingSafeEqual(signature, await hmac(candidate + suffix))) return true;
     }
     return false;
   };

@@ -13,7 +13,13 @@ import { systemClock } from '../ports/clock.js';
 import type { CounterDelta, StorageTransaction } from '../ports/storage.js';
 import type { Transport } from '../ports/transport.js';
 import type { CampaignRecord, MessageRecord } from '../records.js';
-import { type CampaignStatus, type Channel, isFinalMessageStatus, type MessageStatus } from '../statuses.js';
+import {
+  type CampaignStatus,
+  type Channel,
+  isFinalMessageStatus,
+  type MessageCounts,
+  type MessageStatus,
+} from '../statuses.js';
 import type { OutreachOptions } from './create-outreach.js';
 import type { OutreachEvent, OutreachListener } from './events.js';
 import { applyMessageChanges, type MessageChange } from './message-batch.js';
@@ -182,6 +188,23 @@ export function createEngineCore(options: OutreachOptions) {
   /** Channels released by the last transactions: a due scheduled campaign may start there. */
   const channelFreed: [string, Channel][] = [];
 
+  /** Whether the counters would change a campaign: its status or context, or its failure-rate pause. */
+  const progressWouldMove = (c: CampaignRecord, counts: MessageCounts): boolean => {
+    if (transitionCampaign(c.state, { type: 'PROGRESS', counts })) return true;
+    const { autoPause } = policyOf(c);
+    if (!autoPause || c.status !== 'in_progress' || c.state.context.autoPaused) return false;
+    const done = counts.delivered + counts.assumed_delivered + counts.failed;
+    return done >= autoPause.minSample && counts.failed / done > autoPause.threshold;
+  };
+
+  const progressEvent = (c: CampaignRecord, counts: MessageCounts, at: number): OutreachEvent => {
+    let done = 0;
+    for (const s of Object.keys(counts) as MessageStatus[]) {
+      if (isFinalMessageStatus(s)) done += counts[s];
+    }
+    return { type: 'campaign.progress', campaignId: c.id, counts, total: c.messageCount, done, at };
+  };
+
   /** Feeds counters to the campaigns whose messages moved, so their derived status follows. */
   const progressCampaigns = async (t: StorageTransaction, out: OutreachEvent[], locked: readonly CampaignRecord[]) => {
     const now = clock.now();
@@ -197,14 +220,7 @@ export function createEngineCore(options: OutreachOptions) {
           current = await moveCampaign(t, out, current, { type: 'PAUSE', auto: true }, null, 'failure_rate');
         }
       }
-      if (listeners.size) {
-        const total = current.messageCount;
-        let done = 0;
-        for (const s of Object.keys(counters.counts) as MessageStatus[]) {
-          if (isFinalMessageStatus(s)) done += counters.counts[s];
-        }
-        out.push({ type: 'campaign.progress', campaignId: id, counts: counters.counts, total, done, at: now });
-      }
+      if (listeners.size) out.push(progressEvent(current, counters.counts, now));
     }
   };
 
@@ -274,8 +290,19 @@ export function createEngineCore(options: OutreachOptions) {
     dirty = new Set();
     waiting = [];
     tx(async (t, out) => {
-      const locked: CampaignRecord[] = [];
+      // Without a lock first: most moves leave a campaign's status as it is, and reading that needs
+      // no lock (the counters read here include every commit this derivation was started after).
+      const stale: string[] = [];
       for (const id of ids) {
+        const c = await t.getCampaign(id);
+        if (!c) continue;
+        const counters = await t.getCounters(id);
+        if (progressWouldMove(c, counters.counts)) stale.push(id);
+        else if (listeners.size) out.push(progressEvent(c, counters.counts, clock.now()));
+      }
+      // The others under their row lock, which serialises the derivation of a campaign's status.
+      const locked: CampaignRecord[] = [];
+      for (const id of stale) {
         const c = await t.getCampaign(id, { forUpdate: true });
         if (c) locked.push(c);
       }

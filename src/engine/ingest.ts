@@ -25,6 +25,8 @@ import type { EngineWorker } from './worker.js';
 const BatchSchema = z.array(ProviderEventSchema).max(LIMITS.eventsPerIngest);
 /** Most events coalesced into one transaction. */
 const MAX_COALESCED_EVENTS = 2_000;
+/** Batches that must be waiting before another transaction starts beside running ones (per running one). */
+const MIN_EXTRA_GROUP = 16;
 /** Ingest transactions in flight at once per engine (they share no row once campaigns are out of them). */
 const MAX_IN_FLIGHT = 4;
 
@@ -238,6 +240,9 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
   let running = 0;
   const pump = () => {
     if (running >= MAX_IN_FLIGHT || queue.length === 0) return;
+    // Another transaction beside a running one only for a group worth it: fewer, larger groups
+    // cost fewer statements per event, and the running one takes what waits when it ends.
+    if (running > 0 && queue.length < MIN_EXTRA_GROUP * running) return;
     const group: Pending[] = [];
     let size = 0;
     while (

@@ -154,7 +154,7 @@ describe('postgresStorage: records', () => {
 });
 
 describe('postgresStorage: batches', () => {
-  it('should claim, insert and update 500 messages, log entries, deadlines and counters in one statement each', async () => {
+  it('should claim and insert 500 messages in one statement each, and write their updates, log entries, deadlines and counters in one', async () => {
     const probe = instrumented(db);
     const s = postgresStorage({ pool: probe.pool, schema: freshSchema() });
     await s.migrate();
@@ -188,14 +188,22 @@ describe('postgresStorage: batches', () => {
       );
       await t.addCounters([{ campaignId: cid, counts: { queued: -500, sending: 500 } }]);
     });
-    expect(work(probe.statements).map((x) => x.trim())).toEqual([
+    const statements = work(probe.statements).map((x) => x.trim());
+    expect(statements).toEqual([
       expect.stringMatching(/^INSERT INTO \S+\.messages/),
       expect.stringMatching(/^SELECT .* FOR UPDATE SKIP LOCKED$/s),
-      expect.stringMatching(/^UPDATE \S+\.messages/),
-      expect.stringMatching(/^INSERT INTO \S+\.message_log/),
-      expect.stringMatching(/^INSERT INTO \S+\.deadlines/),
-      expect.stringMatching(/^INSERT INTO \S+\.counters/),
+      expect.stringMatching(/^WITH u AS \(UPDATE \S+\.messages/),
     ]);
+    // The writes that return nothing go out together before COMMIT, one part per table.
+    const parts = [
+      /UPDATE \S+\.messages/,
+      /INSERT INTO \S+\.message_log/,
+      /INSERT INTO \S+\.deadlines/,
+      /INSERT INTO \S+\.counters/,
+    ];
+    const at = parts.map((w) => statements[2]?.search(w) ?? -1);
+    expect(at.every((n) => n >= 0)).toBe(true);
+    expect(probe.statements.at(-1)).toBe('COMMIT');
     const after = await s.transaction(async (t) => ({
       sending: (await t.listMessages(cid, { statuses: ['sending'], limit: 1000 })).length,
       due: (await t.takeDueDeadlines(10, 1000)).length,
@@ -218,6 +226,127 @@ describe('postgresStorage: batches', () => {
       s.transaction((t) => t.updateMessages([sampleMessage('cmp_x', { id: 'msg_ghost' })])),
     );
     expect([error.code, error.details.missing]).toEqual(['NOT_FOUND', ['msg_ghost']]);
+  });
+});
+
+describe('postgresStorage: fewer round trips', () => {
+  const deadline = (id: string, fireAt: number): DeadlineRecord => ({
+    id,
+    kind: 'message',
+    entityId: id.split('|')[0] as string,
+    campaignId: 'c',
+    fireAt,
+    event: { type: 'xstate.after.x' },
+  });
+
+  it('should send neither BEGIN nor COMMIT for a transaction that only reads', async () => {
+    const probe = instrumented(db);
+    const s = postgresStorage({ pool: probe.pool, schema: freshSchema() });
+    await s.migrate();
+    probe.statements.length = 0;
+    await s.transaction(async (t) => {
+      await t.getCampaign('cmp_none');
+      await t.getCounters('cmp_none');
+    });
+    expect(probe.statements.map((x) => x.trim().split(/\s+/)[0])).toEqual(['SELECT', 'SELECT']);
+  });
+
+  it('should read a campaign and its counters in one statement, and read the counters again after any other statement', async () => {
+    const probe = instrumented(db);
+    const s = postgresStorage({ pool: probe.pool, schema: freshSchema() });
+    await s.migrate();
+    const c = sampleCampaign();
+    await s.transaction(async (t) => {
+      await t.insertCampaign(c);
+      await t.addCounters([{ campaignId: c.id, counts: { queued: 2 } }]);
+    });
+    probe.statements.length = 0;
+    const first = await s.transaction(async (t) => {
+      await t.getCampaign(c.id);
+      return (await t.getCounters(c.id)).counts.queued;
+    });
+    expect([first, probe.statements.length]).toEqual([2, 1]);
+    probe.statements.length = 0;
+    const second = await s.transaction(async (t) => {
+      await t.getCampaign(c.id);
+      await t.addCounters([{ campaignId: c.id, counts: { queued: 1 } }]);
+      return (await t.getCounters(c.id)).counts.queued;
+    });
+    expect(second).toBe(3);
+    expect(work(probe.statements).map((x) => x.trim().split(/\s+/)[0])).toEqual(['SELECT', 'INSERT', 'SELECT']);
+  });
+
+  it('should begin at the first statement that locks or writes, and keep the reads before it outside', async () => {
+    const probe = instrumented(db);
+    const s = postgresStorage({ pool: probe.pool, schema: freshSchema() });
+    await s.migrate();
+    const m = sampleMessage('cmp_late');
+    await s.transaction((t) => t.insertMessages([m]));
+    probe.statements.length = 0;
+    await s.transaction(async (t) => {
+      await t.getMessage(m.id);
+      await t.lockMessages([m.id]);
+      await t.getMessage(m.id);
+    });
+    expect(probe.statements.map((x) => (/FOR UPDATE/.test(x) ? 'LOCK' : x.trim().split(/\s+/)[0]))).toEqual([
+      'SELECT',
+      'BEGIN',
+      'LOCK',
+      'SELECT',
+      'COMMIT',
+    ]);
+  });
+
+  it('should write held-back writes as the calls order them, and let later reads see them', async () => {
+    const probe = instrumented(db);
+    const s = postgresStorage({ pool: probe.pool, schema: freshSchema() });
+    await s.migrate();
+    const m = sampleMessage('c');
+    await s.transaction(async (t) => {
+      await t.insertMessages([m]);
+      await t.upsertDeadlines([deadline('a|x', 10), deadline('b|x', 20)]);
+    });
+    probe.statements.length = 0;
+    const seen = await s.transaction(async (t) => {
+      await t.upsertDeadlines([deadline('c|x', 5)]);
+      await t.deleteDeadlines(['c|x', 'a|x']); // deletes what was just upserted
+      await t.upsertDeadlines([deadline('a|x', 30)]); // and re-arms a deleted one
+      await t.updateMessages([{ ...m, status: 'sending', state: 'sending' }]);
+      await t.updateMessages([{ ...m, status: 'sent', state: 'sent' }]); // the later one wins
+      await t.addCounters([{ campaignId: 'c', counts: { sent: 1 } }]);
+      await t.addCounters([{ campaignId: 'c', counts: { sent: 2 } }]);
+      return { message: (await t.getMessage(m.id))?.status, counters: (await t.getCounters('c')).counts.sent };
+    });
+    expect(seen).toEqual({ message: 'sent', counters: 3 });
+    const due = await s.transaction((t) => t.takeDueDeadlines(100, 10));
+    expect(due.map((d) => [d.id, d.fireAt])).toEqual([
+      ['b|x', 20],
+      ['a|x', 30],
+    ]);
+  });
+
+  it('should re-run a transaction whose held-back writes meet a lost connection before COMMIT', async () => {
+    const probe = instrumented(db);
+    const s = postgresStorage({ pool: probe.pool, schema: freshSchema() });
+    await s.migrate();
+    const m = sampleMessage('c');
+    await s.transaction((t) => t.insertMessages([m]));
+    let cuts = 1;
+    probe.before = (text) => {
+      if (text.startsWith('WITH') && cuts-- > 0) throw driverError('08006', 'connection failure');
+    };
+    let runs = 0;
+    await s.transaction(async (t) => {
+      runs++;
+      await t.updateMessages([{ ...m, status: 'sending', state: 'sending' }]);
+      await t.addCounters([{ campaignId: 'c', counts: { sending: 1 } }]);
+    });
+    expect(runs).toBe(2);
+    const after = await s.transaction(async (t) => ({
+      status: (await t.getMessage(m.id))?.status,
+      sending: (await t.getCounters('c')).counts.sending,
+    }));
+    expect(after).toEqual({ status: 'sending', sending: 1 });
   });
 });
 

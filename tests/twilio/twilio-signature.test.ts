@@ -1,8 +1,8 @@
 import querystring from 'node:querystring';
 import fc from 'fast-check';
 import twilio from 'twilio';
-import { describe, expect, it } from 'vitest';
-import { computeTwilioSignature, verifyTwilioSignature } from '../../adapters/twilio/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { computeTwilioSignature, createTwilioVerifier, verifyTwilioSignature } from '../../adapters/twilio/index.js';
 
 // Vectors from providers.md §3.4 (Twilio's docs example and twilio-node's validation spec).
 const TOKEN = '12345';
@@ -105,6 +105,61 @@ describe('twilio: signature vectors (providers.md §3.4)', () => {
         signature: '0/KCTR6DLpKmkAf8muzZqo1nDgQ=',
       }),
     ).toBe(true);
+  });
+
+  /** Runs `fn` as on a runtime without `process.getBuiltinModule` (an edge runtime): Web Crypto only. */
+  async function withoutNodeCrypto(fn: () => Promise<void>) {
+    const saved = process.getBuiltinModule;
+    (process as { getBuiltinModule?: unknown }).getBuiltinModule = undefined;
+    try {
+      await fn();
+    } finally {
+      process.getBuiltinModule = saved;
+    }
+  }
+
+  it('should decide a request signed for the URL as received with one HMAC, port or not', async () => {
+    const sign = vi.spyOn(crypto.subtle, 'sign');
+    try {
+      await withoutNodeCrypto(async () => {
+        for (const url of ['http://127.0.0.1:8080/twilio/status?m=1', 'https://hooks.example.com/twilio/status']) {
+          const params = { MessageSid: 'SM1', MessageStatus: 'delivered' };
+          const signature = await computeTwilioSignature(TOKEN, url, params);
+          const verify = createTwilioVerifier(TOKEN);
+          sign.mockClear();
+          expect(await verify({ url, params, signature })).toBe(true);
+          expect(sign).toHaveBeenCalledTimes(1);
+        }
+      });
+    } finally {
+      sign.mockRestore();
+    }
+  });
+
+  it("should verify with Node's synchronous HMAC where the runtime has it, and with Web Crypto elsewhere, alike", async () => {
+    const url = 'https://mycompany.com/myapp.php?foo=1&bar=2';
+    const params = { CallSid: 'CA1234567890ABCDE', Caller: '+12349013030', Digits: '1234', From: '+12349013030' };
+    const signature = await computeTwilioSignature(TOKEN, url, params);
+    const forged = `${signature.slice(0, 26)}${signature[26] === 'A' ? 'B' : 'A'}=`;
+    const sign = vi.spyOn(crypto.subtle, 'sign');
+    try {
+      const verify = createTwilioVerifier(TOKEN);
+      expect([await verify({ url, params, signature }), await verify({ url, params, signature: forged })]).toEqual([
+        true,
+        false,
+      ]);
+      expect(sign).not.toHaveBeenCalled();
+      await withoutNodeCrypto(async () => {
+        const web = createTwilioVerifier(TOKEN);
+        expect([await web({ url, params, signature }), await web({ url, params, signature: forged })]).toEqual([
+          true,
+          false,
+        ]);
+      });
+      expect(sign).toHaveBeenCalled();
+    } finally {
+      sign.mockRestore();
+    }
   });
 
   describe('bodySHA256 (JSON bodies)', () => {
