@@ -342,13 +342,24 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       state.begun = true;
       await exec('BEGIN', [], 'Begin a transaction');
     };
-    /** Sends the held writes as one statement (see {@link HeldWrites}). */
-    const flush = async () => {
-      if (!holding) return;
+    /**
+     * Sends the held writes as one statement (see {@link HeldWrites}). Calls that overlap (the port lets a
+     * caller start several without awaiting each) wait for a flush under way, so no statement they send
+     * overtakes the writes held before them.
+     */
+    let flushing: Promise<void> | undefined;
+    const flush = (): Promise<void> => {
+      if (flushing) return flushing.then(flush);
+      if (!holding) return Promise.resolve();
+      flushing = sendHeld().finally(() => {
+        flushing = undefined;
+      });
+      return flushing;
+    };
+    const sendHeld = async () => {
       const w = held;
       held = noHeldWrites();
       holding = false;
-      await begin();
       const parts: { name: string; text: string; param: unknown; what: string }[] = [];
       const messages = [...w.messages.values()];
       if (messages.length)
@@ -367,7 +378,8 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       const counters = counterRows(w.counters);
       if (counters.length)
         parts.push({ name: 'c', text: sql.addCounters, param: JSON.stringify(counters), what: 'Add counters' });
-      if (parts.length === 0) return;
+      if (parts.length === 0) return; // e.g. counter changes that add up to nothing
+      await begin();
       const what = parts.map((p) => p.what).join(', ');
       const text =
         parts.length === 1

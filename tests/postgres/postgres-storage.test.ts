@@ -297,6 +297,26 @@ describe('postgresStorage: fewer round trips', () => {
     ]);
   });
 
+  it('should let calls started together without awaiting each see the writes held before them', async () => {
+    const s = postgresStorage({ pool: fromPGlite(db), schema: freshSchema() });
+    const c = sampleCampaign();
+    const m = sampleMessage(c.id);
+    await s.transaction(async (t) => {
+      await t.insertCampaign(c);
+      await t.insertMessages([m]);
+    });
+    const [counts, locked] = await s.transaction(async (t) => {
+      await t.addCounters([{ campaignId: c.id, counts: { queued: 5 } }]);
+      await t.updateMessages([{ ...m, status: 'sending' }]);
+      return Promise.all([
+        Promise.all([t.getCounters(c.id), t.getCounters(c.id)]),
+        Promise.all([t.getMessage(m.id), t.lockMessages([m.id])]),
+      ]);
+    });
+    expect(counts.map((x) => x.counts.queued)).toEqual([5, 5]);
+    expect([locked[0]?.status, locked[1][0]?.status]).toEqual(['sending', 'sending']);
+  });
+
   it('should write held-back writes as the calls order them, and let later reads see them', async () => {
     const probe = instrumented(db);
     const s = postgresStorage({ pool: probe.pool, schema: freshSchema() });
