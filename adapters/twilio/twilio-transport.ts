@@ -224,6 +224,7 @@ export function twilioTransport(options: TwilioTransportOptions): SmsTransport {
     query.set('PageSize', '1000');
     let url = `${endpoint}?${query.toString()}`;
     const inWindow: { sid: string; body: unknown; status: string; errorCode: unknown }[] = [];
+    let later = 0;
     for (let page = 0; ; page++) {
       if (page === LOOKUP_MAX_PAGES) return undecidable(`more than ${LOOKUP_MAX_PAGES} pages of messages`);
       const answer = await callProvider({
@@ -244,7 +245,11 @@ export function twilioTransport(options: TwilioTransportOptions): SmsTransport {
         if (service !== undefined && m.messaging_service_sid !== service) continue;
         const created = typeof m.date_created === 'string' ? Date.parse(m.date_created) : Number.NaN;
         if (!Number.isFinite(created)) return undecidable('a message without a readable date_created');
-        if (created < earliest || created > latest) continue;
+        if (created < earliest) continue;
+        if (created > latest) {
+          later++;
+          continue;
+        }
         if (typeof m.sid !== 'string' || !m.sid) return undecidable('a message without a sid');
         inWindow.push({ sid: m.sid, body: m.body, status: String(m.status ?? ''), errorCode: m.error_code });
       }
@@ -281,6 +286,9 @@ export function twilioTransport(options: TwilioTransportOptions): SmsTransport {
     // Twilio rewrote, smart encoding say, must not pass for absence), and the window has closed.
     if (inWindow.length > 0) return undecidable(`${inWindow.length} message(s) in the window, none with this body`);
     if (now() <= latest) return undecidable('the request window has not closed yet');
+    // A message created after the window may be this one, handed over late by a stalled worker: absence
+    // is proven only when nothing at all went from this sender to this recipient since the dispatch.
+    if (later > 0) return undecidable(`${later} message(s) after the window; a late hand-over cannot be ruled out`);
     return { outcome: 'absent' };
   }
 

@@ -176,6 +176,16 @@ export function createWorker(
           changes.push({ message: m, event: cancel ? { type: 'CANCEL', at: d.fireAt } : { ...d.event, at: d.fireAt } });
         }
         await applyChanges(t, out, changes);
+        // A lease that expired gives its message back to the queue; in a stopped campaign nothing is sent
+        // again, so it ends Cancelled instead of waiting in Queued for ever.
+        await cancelReleasedIfStopped(
+          t,
+          out,
+          changes
+            .filter((c) => c.event.type === 'RELEASE' && stopped.has(c.message.campaignId))
+            .map((c) => c.message.id),
+          now,
+        );
         if (lookups.length)
           await t.upsertDeadlines(
             lookups.map(({ deadline: d }) => ({
@@ -401,19 +411,43 @@ export function createWorker(
     }
   };
 
+  type Tx = Parameters<typeof applyChanges>[0];
+  type Out = Parameters<typeof applyChanges>[1];
+
+  /** Cancels the given messages that are Queued in a campaign that is stopped (nothing of it is sent again). */
+  const cancelReleasedIfStopped = async (t: Tx, out: Out, ids: readonly string[], at: number) => {
+    if (ids.length === 0) return;
+    const locked = await t.lockMessages(ids);
+    const stopped = new Set<string>();
+    for (const cid of new Set(locked.map((m) => m.campaignId)))
+      if ((await t.getCampaign(cid))?.status === 'stopped') stopped.add(cid);
+    await applyChanges(
+      t,
+      out,
+      locked
+        .filter((m) => m.state === 'queued' && stopped.has(m.campaignId))
+        .map((m) => ({ message: m, event: { type: 'CANCEL', at } })),
+    );
+  };
+
+  /** Gives back to the queue the claimed messages whose leases this worker has taken (a stopped campaign's end Cancelled). */
+  const releaseHeld = async (t: Tx, out: Out, ids: readonly string[], at: number) => {
+    const locked = await t.lockMessages(ids);
+    await applyChanges(
+      t,
+      out,
+      locked.filter((m) => m.state === 'sending').map((m) => ({ message: m, event: { type: 'RELEASE', at } })),
+    );
+    await cancelReleasedIfStopped(t, out, ids, at);
+  };
+
   /** Gives claimed messages back to the queue at once (the worker is stopping), for the leases it still holds. */
   const releaseClaims = async (claimed: readonly { message: MessageRecord }[], leases: readonly string[]) => {
     try {
       await tx(async (t, out) => {
         const taken = new Set(await t.takeDeadlines(leases));
         const ids = claimed.filter((_, i) => taken.has(leases[i] as string)).map(({ message }) => message.id);
-        const at = clock.now();
-        const locked = await t.lockMessages(ids);
-        await applyChanges(
-          t,
-          out,
-          locked.map((m) => ({ message: m, event: { type: 'RELEASE', at } })),
-        );
+        await releaseHeld(t, out, ids, clock.now());
       });
     } catch (error) {
       // The leases expire on their own and another worker releases the messages then.
@@ -516,6 +550,21 @@ export function createWorker(
       const held = await handOver(leases, now);
       const handed = claimed.filter((_, i) => held.has(leases[i] as string));
       if (handed.length === 0) continue;
+      if (clock.now() >= now + leaseMs) {
+        // The hand-over came after the lease ran out (a stalled worker): a lookup trusts that nothing is
+        // handed to the transport later than the lease (`startedBy`), so these go back to the queue unsent.
+        await persistently(() =>
+          tx((t, out) =>
+            releaseHeld(
+              t,
+              out,
+              handed.map(({ message }) => message.id),
+              clock.now(),
+            ),
+          ),
+        ).catch(onError);
+        continue;
+      }
       inFlightSends[channel] += handed.length;
       const sending = handed.map(async ({ message, payload, error }): Promise<[MessageRecord, SendResult]> => {
         if (!payload)

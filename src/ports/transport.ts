@@ -63,10 +63,11 @@ export interface LookupOptions {
   readonly dispatchedAt: number;
   /**
    * The latest time its request can have started (ms since epoch): the engine never hands a claimed
-   * message to the transport later than this.
+   * message to the transport later than this (a worker that reaches the hand-over after its lease ran
+   * out gives the message back to the queue unsent).
    */
   readonly startedBy: number;
-  /** Aborted when the engine stops waiting (its lookup bound, or `worker.stop()`). */
+  /** Aborted when the engine stops waiting for the answer (its 20-second lookup bound). */
   readonly signal?: AbortSignal | undefined;
 }
 

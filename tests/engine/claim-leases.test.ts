@@ -112,6 +112,74 @@ describe('claims as leases', () => {
     expect(errors).toEqual([]);
   });
 
+  it('after stop, nothing of that campaign is sent again: a claim its lease gives back in a stopped campaign ends Cancelled', async () => {
+    const clock = createFakeClock();
+    const storage = memoryStorage();
+    const dead = countingSms();
+    const alive = countingSms();
+    const victim = createOutreach({
+      storage: pausedAfterClaim(storage, () => new Promise<void>(() => {})),
+      clock,
+      transports: { sms: dead.sms },
+      claimLease: '30s',
+    });
+    const c = await readyCampaign(victim, 'sms', 5);
+    await victim.run(c.id);
+    void victim.worker.runOnce();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const survivor = createOutreach({ storage, clock, transports: { sms: alive.sms } });
+    expect((await survivor.stop(c.id)).status).toBe('stopped');
+    await clock.advance('31s');
+    await survivor.worker.runOnce();
+    await clock.advance('20m');
+    await survivor.worker.runOnce();
+
+    expect(alive.started + dead.started).toBe(0);
+    const after = await allMessages(survivor, c.id);
+    expect(after.map((m) => m.status)).toEqual(after.map(() => 'cancelled'));
+    expect((await survivor.getCampaign(c.id)).counts.queued).toBe(0);
+  });
+
+  it('a hand-over that comes after the lease ran out sends nothing (a lookup trusts that bound): the messages go back to Queued and are sent once', async () => {
+    const fake = createFakeClock();
+    let stall = 0;
+    // A worker that stalls between its claim and its hand-over: its clock has moved past the lease when
+    // it takes the leases back.
+    const clock = { ...fake, now: () => fake.now() + stall };
+    const inner = memoryStorage();
+    const storage: Storage = {
+      info: inner.info,
+      transaction: (fn) =>
+        inner.transaction((t) =>
+          fn(
+            new Proxy(t, {
+              get(target, key, receiver) {
+                if (key === 'takeDeadlines')
+                  return (ids: readonly string[]) => {
+                    if (stall === 0) stall = 31_000;
+                    return target.takeDeadlines(ids);
+                  };
+                return Reflect.get(target, key, receiver);
+              },
+            }),
+          ),
+        ),
+    };
+    const sms = countingSms();
+    const outreach = createOutreach({ storage, clock, transports: { sms: sms.sms }, claimLease: '30s' });
+    const c = await readyCampaign(outreach, 'sms', 4);
+    await outreach.run(c.id);
+    await outreach.worker.runOnce();
+    const released = await allMessages(outreach, c.id);
+    expect(released.map((m) => [m.status, m.context.attempts])).toEqual(released.map(() => ['queued', 0]));
+    await outreach.worker.runOnce();
+
+    expect(sms.sends.size).toBe(4);
+    expect(Math.max(...sms.sends.values())).toBe(1);
+    const after = await allMessages(outreach, c.id);
+    expect(after.map((m) => m.status)).toEqual(after.map(() => 'sending'));
+  });
+
   it('worker.stop() gives claims not yet handed over back to Queued at once', async () => {
     const clock = createFakeClock();
     const storage = memoryStorage();

@@ -124,6 +124,14 @@ describe('twilioTransport: lookup of a send whose outcome is unknown', () => {
     expect(await early.lookup?.(sampleSms(), window)).toMatchObject({ outcome: 'undecidable' });
   });
 
+  it('should not prove absence when a message went to the recipient after the window (a stalled worker may have handed it over late)', async () => {
+    const api = await seeded(listed({ date_created: twilioDate(T0 + 5 * 60_000) }));
+    expect(await transportFor(api.url, later).lookup?.(sampleSms(), window)).toMatchObject({
+      outcome: 'undecidable',
+      error: expect.stringContaining('after the window'),
+    });
+  });
+
   it('should be undecidable when several messages match, or one in the window has another body', async () => {
     const two = await seeded(listed(), listed({ sid: 'SM00000000000000000000000000000002' }));
     expect(await transportFor(two.url, later).lookup?.(sampleSms(), window)).toMatchObject({
