@@ -17,8 +17,9 @@ import {
 } from '../provider-events.js';
 import type { CampaignRecord, MessageRecord } from '../records.js';
 import type { Channel } from '../statuses.js';
-import { type EngineCore, invalid } from './engine-core.js';
+import type { EngineParts } from './context.js';
 import type { MessageChange } from './message-batch.js';
+import { invalid } from './refusals.js';
 import type { EngineWorker } from './worker.js';
 
 /** At most 10,000 events a call: a webhook batch is far smaller (SendGrid posts up to 768 KB). */
@@ -47,8 +48,8 @@ interface Pending {
  * Builds `ingest` over the core. Provider events never make work for the dispatcher, so the worker is
  * only told of the deadlines they set (a full worker round per webhook would compete with ingest).
  */
-export function createIngest(core: EngineCore, worker: EngineWorker) {
-  const { clock, defaultScope, normalize, tx, applyChanges, progressAfter } = core;
+export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wakeBy' | 'startDueScheduled'>) {
+  const { clock, defaultScope, normalize, tx, applyChanges, progressAfter } = parts;
   const { startDueScheduled } = worker;
 
   const toMessageEvent = (e: StatusEvent, at: number): MessageEvent | null => {
@@ -82,7 +83,7 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
   const applyBatches = async (batches: readonly ProviderEvent[][]): Promise<Applied[]> => {
     let wake: number | undefined;
     let moved: string[] = [];
-    const results = await tx(async (t, out) => {
+    const results = await tx(async (t, fx) => {
       wake = undefined; // the adapter may re-run this
       moved = [];
       const list: ProviderEvent[] = [];
@@ -218,7 +219,7 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
         );
       }
       // The campaign rows stay out of this transaction: their statuses are derived right after it.
-      const r = await applyChanges(t, out, changes, true);
+      const r = await applyChanges(t, fx, changes, true);
       wake = r.earliestTimer;
       moved = r.counters.map((d) => d.campaignId);
       r.changedFlags.forEach((changed, k) => {
