@@ -1,5 +1,6 @@
-import { FAILURE_REASONS, reasonForSendgridEvent, reasonForTwilioCode } from 'campaign-lifecycle';
+import { FAILURE_REASONS } from 'campaign-lifecycle';
 import { describe, expect, it } from 'vitest';
+import { reasonForSendgridEvent, reasonForTwilioCode } from '../src/failure-reasons.js';
 
 describe('failure reasons: provider code mapping', () => {
   it('should map seed 001 codes to their reasons, keeping retryable flags', () => {

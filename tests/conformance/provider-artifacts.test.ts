@@ -5,13 +5,7 @@
  * SOURCE.md). Where an artifact lists a value the adapters do not handle, a test here fails.
  */
 import { readFileSync } from 'node:fs';
-import {
-  FAILURE_REASONS,
-  SENDGRID_DROP_REASONS,
-  StatusEventSchema,
-  SuppressionEventSchema,
-  TWILIO_ERROR_CODES,
-} from 'campaign-lifecycle';
+import { FAILURE_REASONS, StatusEventSchema, SuppressionEventSchema } from 'campaign-lifecycle';
 import { sampleEmail, sampleSms } from 'campaign-lifecycle/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -28,6 +22,7 @@ import {
   twilioTransport,
   verifyTwilioSignature,
 } from '../../adapters/twilio/index.js';
+import { SENDGRID_DROP_REASONS, TWILIO_ERROR_CODES } from '../../src/failure-reasons.js';
 import { fakeProvider, json, type Loopback } from '../twilio/loopback-http.js';
 import { checkSchema, formObject, type Schema } from './schema-check.js';
 

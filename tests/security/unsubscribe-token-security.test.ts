@@ -3,15 +3,9 @@
  * `verifyUnsubscribeToken` and by the unsubscribe handler over real HTTP, and changes nothing in a
  * real engine; the untouched token for the same message does unsubscribe it.
  */
-import {
-  createOutreach,
-  createUnsubscribeToken,
-  type EmailTransport,
-  type Message,
-  type Outreach,
-  verifyUnsubscribeToken,
-} from 'campaign-lifecycle';
+import { createOutreach, type EmailTransport, type Message, type Outreach } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
+import { createUnsubscribeToken, verifyUnsubscribeToken } from 'campaign-lifecycle/templates';
 import { createFakeClock, type FakeClock } from 'campaign-lifecycle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unsubscribeHandler } from '../../adapters/sendgrid/index.js';

@@ -1,11 +1,6 @@
-import {
-  createOutreach,
-  createUnsubscribeToken,
-  type EventSink,
-  type IngestResult,
-  type ProviderEvent,
-} from 'campaign-lifecycle';
+import { createOutreach, type EventSink, type IngestResult, type ProviderEvent } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
+import { createUnsubscribeToken } from 'campaign-lifecycle/templates';
 import { createFakeClock, simulatedEmailCarrier } from 'campaign-lifecycle/testing';
 import { describe, expect, it } from 'vitest';
 import { unsubscribeHandler } from '../../adapters/sendgrid/index.js';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { FAILURE_REASONS, TWILIO_ERROR_CODES, TWILIO_ERROR_REASONS } from 'campaign-lifecycle';
+import { FAILURE_REASONS } from 'campaign-lifecycle';
 import { describe, expect, it } from 'vitest';
 import { SENDGRID_EVENT_MAP, SENDGRID_SUPPRESSION_EVENT_MAP } from '../../adapters/sendgrid/index.js';
 import { TWILIO_STATUS_MAP } from '../../adapters/twilio/index.js';
+import { TWILIO_ERROR_CODES, TWILIO_ERROR_REASONS } from '../../src/failure-reasons.js';
 
 const doc = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const rows = doc.split('\n').filter((line) => line.startsWith('|'));

@@ -1,4 +1,4 @@
-import { StatusEventSchema, SuppressionEventSchema, TWILIO_ERROR_REASONS } from 'campaign-lifecycle';
+import { StatusEventSchema, SuppressionEventSchema } from 'campaign-lifecycle';
 import { describe, expect, it } from 'vitest';
 import {
   parseTwilioInbound,
@@ -6,6 +6,7 @@ import {
   TWILIO_OPT_IN_KEYWORDS,
   TWILIO_OPT_OUT_KEYWORDS,
 } from '../../adapters/twilio/index.js';
+import { TWILIO_ERROR_REASONS } from '../../src/failure-reasons.js';
 
 const URL_ = 'https://hooks.example.com/twilio?messageId=msg_42';
 const form = (fields: Record<string, string>) =>
