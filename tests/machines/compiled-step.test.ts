@@ -1,4 +1,5 @@
-import { createMessageStepper, type MessageEvent, resolvePolicy } from 'campaign-lifecycle';
+import { resolvePolicy } from 'campaign-lifecycle';
+import { createMessageStepper, type MessageEvent } from 'campaign-lifecycle/machines';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assign, createMachine, initialTransition, setup } from 'xstate';
