@@ -119,11 +119,12 @@ export function clockText(chrome: Chrome): string {
 
 function simulationControls(chrome: Chrome, back: string): SafeHtml {
   if (!chrome.simulation) return html``;
-  const form = (path: string, label: string, extra = html``) =>
-    html`<form method="post" action="${path}" class="inline">${extra}<input type="hidden" name="back" value="${back}"><button type="submit" class="small">${label}</button></form>`;
+  // Skipping ahead is sent by the script without leaving the page (the live updates show its effect).
+  const form = (path: string, label: string, extra = html``, live = false) =>
+    html`<form method="post" action="${path}" class="inline"${live ? html` data-fetch` : html``}>${extra}<input type="hidden" name="back" value="${back}"><button type="submit" class="small">${label}</button></form>`;
   return html`<div class="sim" data-testid="simulation">
     ${chrome.simulation.playing ? form('/simulation/pause', '⏸ Pause clock') : form('/simulation/play', '▶ Play clock')}
-    ${['10s', '1m', '10m', '1h'].map((by) => form('/simulation/advance', `+${by}`, html`<input type="hidden" name="by" value="${by}">`))}
+    ${['10s', '1m', '10m', '1h'].map((by) => form('/simulation/advance', `+${by}`, html`<input type="hidden" name="by" value="${by}">`, true))}
   </div>`;
 }
 

@@ -24,6 +24,19 @@
     window.addEventListener('pagehide', () => events.close());
   }
 
+  for (const control of document.querySelectorAll('form[data-fetch]')) {
+    control.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const button = control.querySelector('button');
+      button.disabled = true;
+      fetch(control.action, { method: 'POST', body: new URLSearchParams(new FormData(control)), redirect: 'manual' })
+        .catch(() => control.submit())
+        .finally(() => {
+          button.disabled = false;
+        });
+    });
+  }
+
   const form = document.querySelector('form.create');
   if (form) {
     const channel = form.elements.namedItem('channel');
