@@ -201,3 +201,64 @@ describe('operator console over loopback HTTP', () => {
     expect((await post(`/campaigns/${id}/actions/launch-missiles`)).status).toBe(404);
   });
 });
+
+const databaseUrl = process.env.DATABASE_URL;
+
+describe.skipIf(!databaseUrl)('operator console on PostgreSQL (DATABASE_URL)', () => {
+  const schema = `console_example_${process.pid}`;
+
+  afterEach(async () => {
+    const pg = await import('pg');
+    const pool = new pg.default.Pool({ connectionString: databaseUrl });
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await pool.end();
+  });
+
+  it('keeps campaigns in the database: a restarted console shows the stopped campaign and its messages', async () => {
+    const first = createConsoleEngine({ simulate: true, playing: false, databaseUrl, schema });
+    const app = await startConsole({ outreach: first.outreach, simulation: first.simulation, port: 0 });
+    let id: string;
+    try {
+      const res = await fetch(`${app.url}/campaigns`, {
+        method: 'POST',
+        redirect: 'manual',
+        body: new URLSearchParams({
+          name: 'Kept in Postgres',
+          channel: 'sms',
+          body: 'Hi {{first_name}}',
+          contacts: sampleContactsCsv('sms'),
+        }),
+      });
+      id = /^\/campaigns\/([^/?]+)/.exec(res.headers.get('location') ?? '')?.[1] ?? '';
+      for (const action of ['save', 'run']) {
+        const done = await fetch(`${app.url}/campaigns/${id}/actions/${action}`, {
+          method: 'POST',
+          redirect: 'manual',
+        });
+        expect(done.status).toBe(303);
+      }
+      await first.simulation?.advance(60_000);
+      expect(
+        (await fetch(`${app.url}/campaigns/${id}/actions/stop`, { method: 'POST', redirect: 'manual' })).status,
+      ).toBe(303);
+      expect((await first.outreach.getCampaign(id)).status).toBe('stopped');
+    } finally {
+      await app.close();
+      await first.close();
+    }
+
+    const again = createConsoleEngine({ simulate: true, playing: false, databaseUrl, schema });
+    const restarted = await startConsole({ outreach: again.outreach, simulation: again.simulation, port: 0 });
+    try {
+      expect(again.storageLabel).toBe(`PostgreSQL (schema ${schema})`);
+      const html = await (await fetch(`${restarted.url}/`)).text();
+      expect(html).toContain(`<tr id="c-${id}">`);
+      expect(html).toContain(`>${CAMPAIGN_STATUS_LABELS.stopped}</span>`);
+      const campaignHtml = await (await fetch(`${restarted.url}/campaigns/${id}`)).text();
+      expect(campaignHtml).toContain(`>${MESSAGE_STATUS_LABELS.delivered}</span>`);
+    } finally {
+      await restarted.close();
+      await again.close();
+    }
+  });
+});
