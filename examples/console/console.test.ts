@@ -193,6 +193,24 @@ describe('operator console over loopback HTTP', () => {
     expect(lines[0]).toContain('first_name');
   });
 
+  it("refuses a command posted from another site's page (CSRF) and changes nothing", async () => {
+    const id = await createCampaign('Targeted');
+    const res = await fetch(`${server.url}/campaigns/${id}/actions/save`, {
+      method: 'POST',
+      headers: { origin: 'http://evil.example' },
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(403);
+    expect((await engine.outreach.getCampaign(id)).status).toBe('draft');
+    const own = await fetch(`${server.url}/campaigns/${id}/actions/save`, {
+      method: 'POST',
+      headers: { origin: server.url },
+      redirect: 'manual',
+    });
+    expect(own.status).toBe(303);
+    expect((await engine.outreach.getCampaign(id)).status).toBe('ready');
+  });
+
   it('answers 404 with a page for an unknown campaign and an unknown action', async () => {
     const missing = await fetch(`${server.url}/campaigns/nope`);
     expect(missing.status).toBe(404);

@@ -329,6 +329,12 @@ export async function startConsole(options: ConsoleServerOptions): Promise<Conso
     const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
     const asset = ASSETS[path];
 
+    // Another site's page may not post to the console through the operator's browser (CSRF): browsers
+    // name the page's origin on every POST they send on a page's behalf.
+    const origin = req.headers.origin;
+    if (method === 'POST' && origin !== undefined && origin !== `http://${req.headers.host}`) {
+      throw new HttpError(403, 'FORBIDDEN', "Commands are accepted only from the console's own pages.");
+    }
     if (method === 'GET' && asset) {
       res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
       return void res.end(asset.body);
