@@ -216,7 +216,7 @@ ${errorBanner(args.error)}
   </select></label>
   <label class="email-only">Subject <input name="subject" value="${form.subject}"></label>
   <label>Message <textarea name="body" rows="3">${form.body}</textarea></label>
-  <label>Contacts (CSV with a header; <code>{{first_name}}</code> and other columns fill the template)
+  <label><span>Contacts (CSV with a header; <code>{{first_name}}</code> and other columns fill the template)</span>
     <textarea name="contacts" rows="8" data-sample-sms="${sampleContactsCsv('sms')}" data-sample-email="${sampleContactsCsv('email')}">${form.contacts}</textarea></label>
   <button type="submit">Create campaign</button>
 </form>`;
