@@ -1,15 +1,13 @@
+import { CAMPAIGN_STATUSES, emptyCounts, type MessageCounts } from 'campaign-lifecycle';
 import {
-  CAMPAIGN_STATUSES,
   type CampaignEvent,
   campaignMachine,
-  deriveRunningStatus,
-  emptyCounts,
   initialCampaignState,
-  type MessageCounts,
   transitionCampaign,
-} from 'campaign-lifecycle';
+} from 'campaign-lifecycle/machines';
 import { describe, expect, it } from 'vitest';
 import { getShortestPaths } from 'xstate/graph';
+import { deriveRunningStatus } from '../../src/machines/campaign.js';
 
 const counts = (partial: Partial<MessageCounts>): MessageCounts => ({ ...emptyCounts(), ...partial });
 

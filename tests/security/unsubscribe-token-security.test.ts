@@ -5,16 +5,15 @@
  */
 import {
   createOutreach,
-  createUnsubscribeToken,
   type EmailTransport,
   type Message,
   type Outreach,
-  verifyUnsubscribeToken,
+  unsubscribeHandler,
 } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
+import { createUnsubscribeToken, verifyUnsubscribeToken } from 'campaign-lifecycle/templates';
 import { createFakeClock, type FakeClock } from 'campaign-lifecycle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unsubscribeHandler } from '../../adapters/sendgrid/index.js';
 import { mail, readyCampaign } from '../engine/harness.js';
 import { engineSnapshot } from '../fuzz/fuzz-support.js';
 import { serveWebHandler } from '../twilio/loopback-http.js';

@@ -1,14 +1,14 @@
 import {
   createOutreach,
-  createUnsubscribeToken,
   type EventSink,
   type IngestResult,
   type ProviderEvent,
+  unsubscribeHandler,
 } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
+import { createUnsubscribeToken } from 'campaign-lifecycle/templates';
 import { createFakeClock, simulatedEmailCarrier } from 'campaign-lifecycle/testing';
 import { describe, expect, it } from 'vitest';
-import { unsubscribeHandler } from '../../adapters/sendgrid/index.js';
 
 const SECRET = 'unsubscribe-secret-for-tests-0123';
 const BASE = 'https://example.org/unsubscribe';

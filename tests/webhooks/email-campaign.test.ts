@@ -1,6 +1,7 @@
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { createOutreach, createUnsubscribeToken, type Outreach } from 'campaign-lifecycle';
+import { createOutreach, type Outreach, unsubscribeHandler } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
+import { createUnsubscribeToken } from 'campaign-lifecycle/templates';
 import { createFakeClock, type FakeClock } from 'campaign-lifecycle/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -8,7 +9,6 @@ import {
   SENDGRID_TIMESTAMP_HEADER,
   sendgridTransport,
   sendgridWebhookHandler,
-  unsubscribeHandler,
 } from '../../adapters/sendgrid/index.js';
 import { fakeProvider } from '../twilio/loopback-http.js';
 import { recordIngest, serveRoutes, snapshot } from './webhook-server.js';
