@@ -193,6 +193,26 @@ describe('operator console over loopback HTTP', () => {
     expect(lines[0]).toContain('first_name');
   });
 
+  it('runs an email campaign from the form: deferred emails show as Retrying and the campaign as Active Retries', async () => {
+    const res = await post('/campaigns', {
+      name: 'Snow day (email)',
+      channel: 'email',
+      subject: 'School is closed',
+      body: '<p>Dear {{first_name}}, school is closed today.</p>',
+      contacts: sampleContactsCsv('email'),
+    });
+    expect(res.status).toBe(303);
+    const id = /^\/campaigns\/([^/?]+)/.exec(res.headers.get('location') ?? '')?.[1] ?? '';
+    await post(`/campaigns/${id}/actions/save`);
+    await post(`/campaigns/${id}/actions/run`);
+    await engine.simulation?.advance(5 * 60_000);
+
+    const html = await page(`/campaigns/${id}`);
+    expect(html).toContain(`data-status="active_retries">${CAMPAIGN_STATUS_LABELS.active_retries}</span>`);
+    expect(html).toContain(`>${MESSAGE_STATUS_LABELS.retrying}</span>`);
+    expect(html).toContain(`>${failureReason('bounced').label}</span>`);
+  });
+
   it("refuses a command posted from another site's page (CSRF) and changes nothing", async () => {
     const id = await createCampaign('Targeted');
     const res = await fetch(`${server.url}/campaigns/${id}/actions/save`, {
