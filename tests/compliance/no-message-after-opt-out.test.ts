@@ -131,7 +131,8 @@ function schemaPerTest(kind: string, query: (sql: string) => Promise<{ rows: unk
   return {
     schema,
     async make() {
-      if (used) {
+      if (!used) await query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`); // a run killed midway left it
+      else {
         const { rows } = await query(
           `SELECT tablename FROM pg_tables WHERE schemaname = '${schema}' AND tablename <> 'schema_migrations'`,
         );
