@@ -131,7 +131,8 @@ function schemaPerTest(kind: string, query: (sql: string) => Promise<{ rows: unk
   return {
     schema,
     async make() {
-      if (!used) await query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`); // a run killed midway left it
+      // A run killed midway leaves its schema behind: start from none.
+      if (!used) await query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       else {
         const { rows } = await query(
           `SELECT tablename FROM pg_tables WHERE schemaname = '${schema}' AND tablename <> 'schema_migrations'`,
