@@ -163,6 +163,19 @@ export const TWILIO_HELP_KEYWORDS: readonly string[] = ['HELP', 'INFO'];
 
 const OPT_OUT = new Set(TWILIO_OPT_OUT_KEYWORDS);
 const OPT_IN = new Set(TWILIO_OPT_IN_KEYWORDS);
+const HELP = new Set(TWILIO_HELP_KEYWORDS);
+
+/**
+ * Whether an inbound message asks for help: a body that is a single word from
+ * {@link TWILIO_HELP_KEYWORDS} (case-insensitive, surrounding whitespace ignored), or `OptOutType=HELP`.
+ * Internal to the adapter: the webhook handler answers it with `helpReply`.
+ */
+export function twilioHelpRequest(form: TwilioForm): 'keyword' | 'twilio_handled' | null {
+  const optOutType = field(form, 'OptOutType')?.toUpperCase();
+  if (optOutType !== undefined) return optOutType === 'HELP' ? 'twilio_handled' : null;
+  const word = field(form, 'Body')?.toUpperCase();
+  return word !== undefined && HELP.has(word) ? 'keyword' : null;
+}
 
 /** Options of {@link parseTwilioInbound}. */
 export interface ParseTwilioInboundOptions {
