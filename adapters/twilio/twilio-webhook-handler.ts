@@ -10,6 +10,7 @@ import {
   parseTwilioInbound,
   parseTwilioStatusCallback,
   twilioHelpRequest,
+  withTwilioOptOut,
 } from './twilio-callbacks.js';
 import { createTwilioVerifier } from './twilio-signature.js';
 
@@ -100,7 +101,8 @@ function formFromJson(value: unknown): Record<string, string> | undefined {
  * A `(Request) => Promise<Response>` handler for Twilio webhooks. Inbound messages (status
  * `received`, as Twilio posts them, or a `Body` / `OptOutType` without a status) become opt-out or
  * opt-in events; other bodies with `MessageStatus` / `SmsStatus` are status callbacks and become
- * status events. It answers 405 for a method other than POST, 413 for a body over `maxBodyBytes`
+ * status events (a failure with 21610, "attempt to send to unsubscribed recipient", also puts the
+ * number on the suppression list of the message's scope). It answers 405 for a method other than POST, 413 for a body over `maxBodyBytes`
  * (before parsing), 401 with no state change for a missing or wrong `X-Twilio-Signature`, 400 for
  * a malformed body or field (a NUL in `MessageSid` or our message id: anything `ingest` refuses as
  * `VALIDATION_FAILED`), 500 only when `ingest` fails otherwise (Twilio then retries), and otherwise
@@ -162,12 +164,13 @@ export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (req
         // HELP/INFO: answered, never a suppression change (parseTwilioInbound gives null for it).
         if (help !== undefined && change === null && twilioHelpRequest(fields!) === 'keyword') answer = help;
       } else if (get('MessageStatus') || get('SmsStatus')) {
-        events = [
+        // A failure with 21610 (the recipient opted out at Twilio) also suppresses the number.
+        events = withTwilioOptOut(
           parseTwilioStatusCallback(fields!, {
             url,
             idempotencyToken: request.headers.get('i-twilio-idempotency-token'),
           }),
-        ];
+        );
       } else {
         return text(400, 'Neither a status callback (MessageStatus) nor an inbound message (Body).');
       }
