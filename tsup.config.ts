@@ -8,6 +8,9 @@ export const entries = {
   testing: 'adapters/testing/index.ts',
   twilio: 'adapters/twilio/index.ts',
   sendgrid: 'adapters/sendgrid/index.ts',
+  machines: 'src/machines/index.ts',
+  templates: 'src/templates/index.ts',
+  csv: 'src/csv/index.ts',
 } as const;
 
 const peers = ['pg', '@electric-sql/pglite'];

@@ -8,6 +8,10 @@ export default defineConfig({
     alias: [
       { find: /^campaign-lifecycle$/, replacement: here('./src/index.ts') },
       {
+        find: /^campaign-lifecycle\/(machines|templates|csv)$/,
+        replacement: here('./src/$1/index.ts'),
+      },
+      {
         find: /^campaign-lifecycle\/(memory|postgres|twilio|sendgrid|testing)$/,
         replacement: here('./adapters/$1/index.ts'),
       },

@@ -1,7 +1,8 @@
 /**
  * Benchmark 1: message transitions. The dispatch → accepted → sent → delivered cycle of N SMS
  * messages, applied per second through
- *   E1 the engine's pure message stepper alone,
+ *   E0 a new message's first state (`stepper.initial`), E1 the engine's pure message stepper alone (E1x the
+ *   same without its compiled table: XState's public `transition()`, on a tenth of the messages),
  *   E2 the stepper plus the record update into a Map that a storage would do,
  *   E3 the full engine ingest path (`outreach.ingest`, batches of 1,000, memory storage),
  * beside (a) a hand-written `switch` reducer on plain objects in a Map (the limit) and (b) one live
@@ -10,13 +11,8 @@
  * phase, as provider callbacks arrive in real campaigns.
  * Run: node --expose-gc --import tsx bench/message-transitions.bench.ts [messages=100000] [rounds=3]
  */
-import {
-  createOutreach,
-  DEFAULT_POLICY,
-  type MessageEvent,
-  type MessageRecord,
-  type ProviderEvent,
-} from 'campaign-lifecycle';
+import { createOutreach, DEFAULT_POLICY, type MessageRecord, type ProviderEvent } from 'campaign-lifecycle';
+import type { MessageEvent } from 'campaign-lifecycle/machines';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { createFakeClock } from 'campaign-lifecycle/testing';
 import { type AnyActorRef, createActor } from 'xstate';
@@ -65,6 +61,33 @@ function runStepper(n: number): number {
   const ms = msSince(start);
   check(
     'E1',
+    current.every((c) => c.state === 'delivered'),
+  );
+  return ms;
+}
+
+// ── E0: a new message's first state (what `save` asks for every contact) ──
+function runInitial(n: number): number {
+  let last = queuedStep as MessageCurrent;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) last = stepper.initial(T0 + i);
+  const ms = msSince(start);
+  check('E0', last.state === 'waiting');
+  return ms;
+}
+
+// ── E1x: the stepper without its compiled table (XState's public transition(), the fallback) ──
+const xstateStepper = createMessageStepper('sms', DEFAULT_POLICY, { compiled: false });
+
+function runXstateStepper(n: number): number {
+  const current: MessageCurrent[] = new Array(n).fill(queuedStep);
+  const start = process.hrtime.bigint();
+  for (const phase of phases) {
+    for (let i = 0; i < n; i++) current[i] = xstateStepper.step(current[i] as MessageCurrent, phase(i));
+  }
+  const ms = msSince(start);
+  check(
+    'E1x',
     current.every((c) => c.state === 'delivered'),
   );
   return ms;
@@ -213,6 +236,8 @@ console.log(
 
 // Warm every path up before timing, so the JIT has compiled each.
 runStepper(WARMUP);
+runInitial(WARMUP);
+runXstateStepper(Math.min(WARMUP, 5000));
 runStepperMap(WARMUP);
 runReducer(WARMUP);
 for (const a of (() => {
@@ -225,6 +250,10 @@ for (const a of (() => {
 const e1 = await profiled('transitions-e1-stepper', async () =>
   median(Array.from({ length: ROUNDS }, () => runStepper(N))),
 );
+const e0 = median(Array.from({ length: ROUNDS }, () => runInitial(N)));
+// The fallback is ~10–30× slower: a tenth of the messages keeps the run short.
+const NX = Math.max(1, Math.floor(N / 10));
+const e1x = median(Array.from({ length: ROUNDS }, () => runXstateStepper(NX)));
 const e2 = median(Array.from({ length: ROUNDS }, () => runStepperMap(N)));
 const ra = median(Array.from({ length: ROUNDS }, () => runReducer(N)));
 
@@ -310,6 +339,10 @@ const figures = {
     aReducer: (ra * 1e6) / (N * EVENTS_PER_MESSAGE),
     bLiveActors: (rb * 1e6) / (N * EVENTS_PER_MESSAGE),
   },
+  initialPerSecond: N / (e0 / 1000),
+  nsPerInitial: (e0 * 1e6) / N,
+  xstateFallbackEventsPerSecond: rate(NX, e1x),
+  xstateFallbackNsPerEvent: (e1x * 1e6) / (NX * EVENTS_PER_MESSAGE),
   engineDispatchMessagesPerSecond: N / (dispatchMs / 1000),
   actorCreateAndStartPerSecond: N / (actorCreateMs / 1000),
   heapBytesPerMessage: {
@@ -377,6 +410,10 @@ printTable(`Heap bytes per message at ${fmt(N)} messages (after global.gc)`, [
   },
 ]);
 printTable('Other', [
+  { figure: 'E0 stepper.initial() (a new message), per s', value: figures.initialPerSecond },
+  { figure: 'E0 stepper.initial(), ns each', value: figures.nsPerInitial },
+  { figure: 'E1x stepper without its table (XState fallback), events/s', value: figures.xstateFallbackEventsPerSecond },
+  { figure: 'E1x stepper without its table, ns/event', value: figures.xstateFallbackNsPerEvent },
   { figure: 'engine dispatch (worker.runOnce), messages/s', value: figures.engineDispatchMessagesPerSecond },
   { figure: 'live actors created and started, per s', value: figures.actorCreateAndStartPerSecond },
 ]);

@@ -3,27 +3,18 @@
  * Delivered / Pending / Failed grouping of seed 001.
  */
 
+// Each list is written once, `as const`; its type is derived from it. The exported lists are typed as
+// plain readonly arrays of that type, so callers may pass them where an array of ids is expected.
+
+const CHANNEL_IDS = ['sms', 'email'] as const;
+
 /** A delivery channel. Fixed for ever when a campaign is created. */
-export type Channel = 'sms' | 'email';
+export type Channel = (typeof CHANNEL_IDS)[number];
 
 /** Every channel, in a stable order. */
-export const CHANNELS: readonly Channel[] = ['sms', 'email'];
+export const CHANNELS: readonly Channel[] = CHANNEL_IDS;
 
-/** The status of one message (one recipient of one campaign). */
-export type MessageStatus =
-  | 'waiting'
-  | 'queued'
-  | 'sending'
-  | 'sent'
-  | 'delivered'
-  | 'assumed_delivered'
-  | 'retrying'
-  | 'failed'
-  | 'opted_out'
-  | 'cancelled';
-
-/** Every message status, in lifecycle order. */
-export const MESSAGE_STATUSES: readonly MessageStatus[] = [
+const MESSAGE_STATUS_IDS = [
   'waiting',
   'queued',
   'sending',
@@ -34,7 +25,25 @@ export const MESSAGE_STATUSES: readonly MessageStatus[] = [
   'failed',
   'opted_out',
   'cancelled',
-];
+] as const;
+
+/** The status of one message (one recipient of one campaign). */
+export type MessageStatus = (typeof MESSAGE_STATUS_IDS)[number];
+
+/** Every message status, in lifecycle order. */
+export const MESSAGE_STATUSES: readonly MessageStatus[] = MESSAGE_STATUS_IDS;
+
+/** The message statuses that are final: no send is left to make (a late provider report may still correct them). */
+export const FINAL_MESSAGE_STATUSES = [
+  'delivered',
+  'assumed_delivered',
+  'failed',
+  'opted_out',
+  'cancelled',
+] as const satisfies readonly MessageStatus[];
+
+/** A final message status. */
+export type FinalMessageStatus = (typeof FINAL_MESSAGE_STATUSES)[number];
 
 /** Human labels for message statuses, as the seed documents write them. */
 export const MESSAGE_STATUS_LABELS: Readonly<Record<MessageStatus, string>> = {
@@ -50,17 +59,11 @@ export const MESSAGE_STATUS_LABELS: Readonly<Record<MessageStatus, string>> = {
   cancelled: 'Cancelled',
 };
 
-const FINAL_MESSAGE_STATUSES: ReadonlySet<MessageStatus> = new Set([
-  'delivered',
-  'assumed_delivered',
-  'failed',
-  'opted_out',
-  'cancelled',
-]);
+const FINAL_MESSAGE_SET: ReadonlySet<string> = new Set(FINAL_MESSAGE_STATUSES);
 
 /** Whether a message status is final (delivered, assumed delivered, failed, opted out, cancelled). */
-export function isFinalMessageStatus(status: MessageStatus): boolean {
-  return FINAL_MESSAGE_STATUSES.has(status);
+export function isFinalMessageStatus(status: MessageStatus): status is FinalMessageStatus {
+  return FINAL_MESSAGE_SET.has(status);
 }
 
 /** The statuses a message of this channel can take (`sent` and `assumed_delivered` are SMS only, `retrying` email only). */
@@ -92,22 +95,7 @@ export function deliveryGroup(status: MessageStatus): DeliveryGroup {
   }
 }
 
-/** The status of a campaign. */
-export type CampaignStatus =
-  | 'draft'
-  | 'ready'
-  | 'scheduled'
-  | 'in_progress'
-  | 'paused'
-  | 'stopped'
-  | 'active_retries'
-  | 'complete'
-  | 'complete_with_errors'
-  | 'failed'
-  | 'archived';
-
-/** Every campaign status, in lifecycle order. */
-export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = [
+const CAMPAIGN_STATUS_IDS = [
   'draft',
   'ready',
   'scheduled',
@@ -119,7 +107,34 @@ export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = [
   'complete_with_errors',
   'failed',
   'archived',
-];
+] as const;
+
+/** The status of a campaign. */
+export type CampaignStatus = (typeof CAMPAIGN_STATUS_IDS)[number];
+
+/** Every campaign status, in lifecycle order. */
+export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = CAMPAIGN_STATUS_IDS;
+
+/**
+ * The campaign statuses that end a run: nothing more will be sent (complete, complete with errors,
+ * stopped, failed). The engine stamps `finishedAt` on entering one. `archived` comes after one of these.
+ */
+export const FINAL_CAMPAIGN_STATUSES = [
+  'stopped',
+  'complete',
+  'complete_with_errors',
+  'failed',
+] as const satisfies readonly CampaignStatus[];
+
+/** A campaign status that ends a run. */
+export type FinalCampaignStatus = (typeof FINAL_CAMPAIGN_STATUSES)[number];
+
+const FINAL_CAMPAIGN_SET: ReadonlySet<string> = new Set(FINAL_CAMPAIGN_STATUSES);
+
+/** Whether a campaign status ends a run (complete, complete with errors, stopped, failed). */
+export function isFinalCampaignStatus(status: CampaignStatus): status is FinalCampaignStatus {
+  return FINAL_CAMPAIGN_SET.has(status);
+}
 
 /** Human labels for campaign statuses. */
 export const CAMPAIGN_STATUS_LABELS: Readonly<Record<CampaignStatus, string>> = {
@@ -153,4 +168,14 @@ export function emptyCounts(): MessageCounts {
     opted_out: 0,
     cancelled: 0,
   };
+}
+
+/** The statuses in which a campaign has finished its run (it gets a `finishedAt`); archiving keeps it. */
+export const FINISHED_CAMPAIGN_STATUSES = ['complete', 'complete_with_errors', 'stopped', 'failed'] as const;
+
+/** Whether a campaign status ends a run (complete, complete with errors, stopped, failed). */
+export function isFinishedCampaignStatus(
+  status: CampaignStatus,
+): status is (typeof FINISHED_CAMPAIGN_STATUSES)[number] {
+  return (FINISHED_CAMPAIGN_STATUSES as readonly CampaignStatus[]).includes(status);
 }

@@ -10,18 +10,22 @@ import type { Channel, MessageStatus } from '../statuses.js';
 import type { MessageEvent } from './message-events.js';
 
 /** Every state node of the message machines (`sent`/`assumed_delivered` SMS only, `retrying` email only). */
-export type MessageStateId =
-  | 'waiting'
-  | 'queued'
-  | 'backoff'
-  | 'sending'
-  | 'sent'
-  | 'retrying'
-  | 'delivered'
-  | 'assumed_delivered'
-  | 'failed'
-  | 'opted_out'
-  | 'cancelled';
+export const MESSAGE_STATE_IDS = [
+  'waiting',
+  'queued',
+  'backoff',
+  'sending',
+  'sent',
+  'retrying',
+  'delivered',
+  'assumed_delivered',
+  'failed',
+  'opted_out',
+  'cancelled',
+] as const;
+
+/** A state node of the message machines. */
+export type MessageStateId = (typeof MESSAGE_STATE_IDS)[number];
 
 /**
  * The status each state node shows. Only `backoff` differs from its name: a message waiting out its
@@ -50,8 +54,13 @@ export interface MessageMachineInput {
 /** Reasons the library sets itself when no provider report came in time: a later report may correct them. */
 const GUESSED_FAILURES: ReadonlySet<FailureReasonId | null> = new Set<FailureReasonId | null>(['timed_out', 'expired']);
 
-/** Whether a manual retry may move a message out of this state (failed, with a retryable reason). */
-export function canRetry(state: string, context: MessageContext): boolean {
+/**
+ * Whether a manual retry may move a message out of this state: it failed, with a retryable reason.
+ * The one place the rule is written: the machines' `RETRY` guard uses it, and so should any command
+ * that picks the messages to retry (a record's `state` or `status`, both read `failed` here).
+ * @example canRetry(message.state, message.context)
+ */
+export function canRetry(state: string, context: Pick<MessageContext, 'reason'>): boolean {
   return state === 'failed' && context.reason !== null && FAILURE_REASONS[context.reason].retryable;
 }
 
@@ -91,7 +100,8 @@ export function messageMachineSetup(channel: Channel, policy: Policy) {
       closedByUser: ({ context }) => context.reason === 'closed_by_user',
       differentFailure: ({ context, event }) =>
         event.type === 'PROVIDER_FAILED' && (event.reason !== context.reason || (event.code ?? null) !== context.code),
-      retryable: ({ context }) => context.reason !== null && FAILURE_REASONS[context.reason].retryable,
+      // Only `failed` has a RETRY transition, so this is `canRetry` for the state it guards.
+      retryable: ({ context }) => canRetry('failed', context),
       // Repeats of a deferral SendGrid already reported (same attempt number) change nothing.
       newDeferral: ({ context, event }) =>
         event.type === 'PROVIDER_DEFERRED' && (event.attempt === undefined || event.attempt > context.deferrals),

@@ -1,7 +1,6 @@
 import {
   type CampaignStatus,
   createOutreach,
-  deriveRunningStatus,
   emptyCounts,
   isOutreachError,
   type MessageCounts,
@@ -16,6 +15,7 @@ import {
 } from 'campaign-lifecycle/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { deriveRunningStatus } from '../../src/machines/campaign.js';
 import { allMessages, harness, readyCampaign } from './harness.js';
 
 const SMS_MIX: [number, SmsOutcome][] = [

@@ -4,8 +4,9 @@
  * accepted, and a transport that throws. For each: no message lost, none sent twice, and the
  * campaign reaches a final status.
  */
-import { DEFAULT_POLICY, isOutreachError, presendBackoffFor } from 'campaign-lifecycle';
+import { DEFAULT_POLICY, isOutreachError } from 'campaign-lifecycle';
 import { describe, expect, it } from 'vitest';
+import { presendBackoffFor } from '../../src/policy.js';
 import { callback, expectNeverSentTwice, expectSettled, runningCampaign } from './fault-support.js';
 
 const N = 6;

@@ -5,16 +5,10 @@
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
-import {
-  createOutreach,
-  createUnsubscribeToken,
-  isOutreachError,
-  type Outreach,
-  type Storage,
-  unsubscribeHandler,
-} from 'campaign-lifecycle';
+import { createOutreach, isOutreachError, type Outreach, type Storage, unsubscribeHandler } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { postgresStorage } from 'campaign-lifecycle/postgres';
+import { createUnsubscribeToken } from 'campaign-lifecycle/templates';
 import { createFakeClock, type FakeClock } from 'campaign-lifecycle/testing';
 import fc from 'fast-check';
 import pg from 'pg';

@@ -2,18 +2,14 @@
  * Fuzzing the two inputs users write by hand: templates (parse, validate, render) and CSV files
  * of contacts (arbitrary bytes and text, and near-valid CSV).
  */
-import {
-  escapeHtml,
-  type ImportedContact,
-  importContactsCsv,
-  parseTemplate,
-  renderEmail,
-  renderSms,
-  validateContent,
-} from 'campaign-lifecycle';
+
+import type { ImportedContact } from 'campaign-lifecycle';
+import { importContactsCsv } from 'campaign-lifecycle/csv';
+import { escapeHtml, renderEmail, renderSms, validateContent } from 'campaign-lifecycle/templates';
 import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseTemplate } from '../../src/templates/template-parser.js';
 import { assertTyped, fuzzParams, nastyString, outcomeOf } from './fuzz-support.js';
 
 /** Template text: arbitrary, or built from literal text and `{{…}}` pieces that are sometimes broken. */

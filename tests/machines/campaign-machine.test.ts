@@ -1,15 +1,13 @@
+import { CAMPAIGN_STATUSES, emptyCounts, type MessageCounts } from 'campaign-lifecycle';
 import {
-  CAMPAIGN_STATUSES,
   type CampaignEvent,
   campaignMachine,
-  deriveRunningStatus,
-  emptyCounts,
   initialCampaignState,
-  type MessageCounts,
   transitionCampaign,
-} from 'campaign-lifecycle';
+} from 'campaign-lifecycle/machines';
 import { describe, expect, it } from 'vitest';
 import { getShortestPaths } from 'xstate/graph';
+import { type CampaignTransition, deriveRunningStatus } from '../../src/machines/campaign.js';
 
 const counts = (partial: Partial<MessageCounts>): MessageCounts => ({ ...emptyCounts(), ...partial });
 
@@ -57,28 +55,42 @@ describe('campaign machine: reachability and derived status', () => {
     );
   });
 
-  it('should refuse commands a status does not allow by returning no transition', () => {
+  it('should say a command is refused, allowed without change, or moved', () => {
     const draft = initialCampaignState('sms');
-    expect(transitionCampaign(draft, { type: 'RUN' })).toBeUndefined();
-    expect(transitionCampaign(draft, { type: 'PAUSE' })).toBeUndefined();
-    const ready = transitionCampaign(draft, { type: 'SAVE' });
-    expect(ready?.value).toBe('ready');
-    const running = transitionCampaign(ready ?? draft, { type: 'RUN' });
-    expect(running?.context.hasRun).toBe(true);
-    expect(transitionCampaign(running ?? draft, { type: 'DELETE', inFlight: 0 })).toBeUndefined();
-    expect(transitionCampaign(running ?? draft, { type: 'EDIT' })).toBeUndefined();
-    const stopped = transitionCampaign(running ?? draft, { type: 'STOP' });
-    expect(transitionCampaign(stopped ?? draft, { type: 'DELETE', inFlight: 2 })).toBeUndefined();
-    expect(transitionCampaign(stopped ?? draft, { type: 'DELETE', inFlight: 0 })?.value).toBe('deleted');
+    expect(transitionCampaign(draft, { type: 'RUN' })).toEqual({ outcome: 'refused' });
+    expect(transitionCampaign(draft, { type: 'PAUSE' })).toEqual({ outcome: 'refused' });
+    expect(transitionCampaign(draft, { type: 'EDIT' })).toEqual({ outcome: 'unchanged' });
+    expect(transitionCampaign(draft, { type: 'EDIT_CONTACTS' })).toEqual({ outcome: 'unchanged' });
+    const ready = moved(transitionCampaign(draft, { type: 'SAVE' }));
+    expect(ready.value).toBe('ready');
+    const running = moved(transitionCampaign(ready, { type: 'RUN' }));
+    expect(running.context.hasRun).toBe(true);
+    expect(transitionCampaign(running, { type: 'CLOSE' })).toEqual({ outcome: 'unchanged' });
+    expect(transitionCampaign(running, { type: 'PROGRESS', counts: counts({ queued: 1 }) })).toEqual({
+      outcome: 'unchanged',
+    });
+    expect(transitionCampaign(running, { type: 'DELETE', inFlight: 0 })).toEqual({ outcome: 'refused' });
+    expect(transitionCampaign(running, { type: 'EDIT' })).toEqual({ outcome: 'refused' });
+    const stopped = moved(transitionCampaign(running, { type: 'STOP' }));
+    expect(transitionCampaign(stopped, { type: 'DELETE', inFlight: 2 })).toEqual({ outcome: 'refused' });
+    expect(moved(transitionCampaign(stopped, { type: 'DELETE', inFlight: 0 })).value).toBe('deleted');
   });
 
   it('should pause automatically at most once (the autoPaused flag sticks)', () => {
-    const running = transitionCampaign(transitionCampaign(initialCampaignState('sms'), { type: 'SAVE' })!, {
-      type: 'RUN',
-    })!;
-    const paused = transitionCampaign(running, { type: 'PAUSE', auto: true })!;
+    const running = moved(
+      transitionCampaign(moved(transitionCampaign(initialCampaignState('sms'), { type: 'SAVE' })), {
+        type: 'RUN',
+      }),
+    );
+    const paused = moved(transitionCampaign(running, { type: 'PAUSE', auto: true }));
     expect(paused.context.autoPaused).toBe(true);
-    const resumed = transitionCampaign(paused, { type: 'RESUME' })!;
+    const resumed = moved(transitionCampaign(paused, { type: 'RESUME' }));
     expect(resumed.context.autoPaused).toBe(true);
   });
 });
+
+/** The state a transition moved to; fails the test when it did not move. */
+function moved(r: CampaignTransition) {
+  if (r.outcome !== 'moved') throw new Error(`expected a move, got ${r.outcome}`);
+  return r.state;
+}

@@ -1,7 +1,8 @@
-import { createMessageStepper, type MessageEvent, resolvePolicy } from 'campaign-lifecycle';
+import { resolvePolicy } from 'campaign-lifecycle';
+import { createMessageStepper, type MessageEvent } from 'campaign-lifecycle/machines';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assign, createMachine, setup } from 'xstate';
+import { assign, createMachine, initialTransition, setup } from 'xstate';
 import { compileFlatMachine } from '../../src/machines/compiled-step.js';
 import { emailMessageMachine } from '../../src/machines/email-message.js';
 import { smsMessageMachine } from '../../src/machines/sms-message.js';
@@ -44,8 +45,11 @@ const common: Unstamped[] = [
 
 describe('compiled step: the message machines compiled into a (state, event) table', () => {
   it('should compile both message machines (so the fast path is the one in use)', () => {
-    expect(compileFlatMachine(smsMessageMachine)).toBeTypeOf('function');
-    expect(compileFlatMachine(emailMessageMachine)).toBeTypeOf('function');
+    for (const machine of [smsMessageMachine, emailMessageMachine]) {
+      const compiled = compileFlatMachine(machine);
+      expect(compiled?.initial).toBeTypeOf('function');
+      expect(compiled?.step).toBeTypeOf('function');
+    }
   });
 
   it.each(['sms', 'email'] as const)(
@@ -61,13 +65,15 @@ describe('compiled step: the message machines compiled into a (state, event) tab
             smsReceiptTimeout: fc.integer({ min: 1, max: 3_600_000 }),
           }),
           fc.array(fc.tuple(fc.nat(events.length - 1), fc.nat(7_200_000)), { minLength: 10, maxLength: 40 }),
-          (policyInput, moves) => {
+          fc.nat(2e12),
+          (policyInput, moves, start) => {
             const policy = resolvePolicy(policyInput);
             const fast = createMessageStepper(channel, policy);
             const slow = createMessageStepper(channel, policy, { compiled: false });
-            let a = fast.initial(0);
-            let b = slow.initial(0);
-            let at = 0;
+            let a = fast.initial(start);
+            let b = slow.initial(start);
+            expect(a).toEqual(b);
+            let at = start;
             for (const [i, gap] of moves) {
               at += gap;
               const event = { ...events[i], at } as MessageEvent;
@@ -84,6 +90,34 @@ describe('compiled step: the message machines compiled into a (state, event) tab
     },
   );
 
+  it("should start like initialTransition(): the context made from the input, the initial state's timers raised", () => {
+    const machine = setup({
+      types: { context: {} as { n: number; at: number }, input: {} as { at: number } },
+      delays: { wait: ({ context }) => context.n * 1000 },
+    }).createMachine({
+      context: ({ input }) => ({ n: 3, at: input.at }),
+      initial: 'idle',
+      states: { idle: { after: { wait: 'done', 500: 'done' } }, done: {} },
+    });
+    const compiled = compileFlatMachine<{ n: number; at: number }>(machine);
+    const [snapshot, actions] = initialTransition(machine, { at: 42 });
+    const raised = actions
+      .filter((a) => a.type === 'xstate.raise')
+      .map((a) => {
+        const p = a.params as { id: string; delay: number; event: { type: string } };
+        return { id: p.id, delay: p.delay, event: p.event };
+      });
+    expect(compiled?.initial({ at: 42 })).toEqual({
+      state: snapshot.value,
+      context: snapshot.context,
+      set: raised,
+      cancel: [],
+    });
+    expect(raised.map((r) => r.delay).sort((x, y) => x - y)).toEqual([500, 3000]);
+    const fixed = createMachine({ context: { k: 1 }, initial: 'a', states: { a: {} } });
+    expect(compileFlatMachine(fixed)?.initial(undefined)).toMatchObject({ state: 'a', context: { k: 1 } });
+  });
+
   it('should refuse machines it does not handle, so the caller falls back to XState', () => {
     const nested = createMachine({ initial: 'a', states: { a: { initial: 'x', states: { x: {} } } } });
     const withEntry = setup({ actions: { go: assign({}) } }).createMachine({
@@ -91,6 +125,12 @@ describe('compiled step: the message machines compiled into a (state, event) tab
       states: { a: { entry: 'go' } },
     });
     const eventless = createMachine({ initial: 'a', states: { a: { always: 'b' }, b: {} } });
+    const rootEntry = setup({ actions: { go: assign({}) } }).createMachine({
+      entry: 'go',
+      initial: 'a',
+      states: { a: {} },
+    });
+    expect(compileFlatMachine(rootEntry)).toBeUndefined();
     expect(compileFlatMachine(nested)).toBeUndefined();
     expect(compileFlatMachine(withEntry)).toBeUndefined();
     expect(compileFlatMachine(eventless)).toBeUndefined();

@@ -5,14 +5,13 @@
  */
 import {
   createOutreach,
-  createUnsubscribeToken,
   type EmailTransport,
   type Message,
   type Outreach,
   unsubscribeHandler,
-  verifyUnsubscribeToken,
 } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
+import { createUnsubscribeToken, verifyUnsubscribeToken } from 'campaign-lifecycle/templates';
 import { createFakeClock, type FakeClock } from 'campaign-lifecycle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mail, readyCampaign } from '../engine/harness.js';

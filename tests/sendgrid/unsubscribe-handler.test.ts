@@ -1,12 +1,12 @@
 import {
   createOutreach,
-  createUnsubscribeToken,
   type EventSink,
   type IngestResult,
   type ProviderEvent,
   unsubscribeHandler,
 } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
+import { createUnsubscribeToken } from 'campaign-lifecycle/templates';
 import { createFakeClock, simulatedEmailCarrier } from 'campaign-lifecycle/testing';
 import { describe, expect, it } from 'vitest';
 

@@ -1,15 +1,15 @@
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { isOutreachError } from '../../src/errors.js';
 import {
   missingFieldsFor,
-  parseTemplate,
   renderEmail,
   renderSms,
   smsSegments,
   templateVariables,
   validateContent,
-} from '../../src/templates/index.js';
+} from 'campaign-lifecycle/templates';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isOutreachError } from '../../src/errors.js';
+import { parseTemplate } from '../../src/templates/template-parser.js';
 
 function refusal(run: () => unknown): { code: string; message: string } {
   try {

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { createOutreach, createUnsubscribeToken, type Outreach, unsubscribeHandler } from 'campaign-lifecycle';
+import { createOutreach, type Outreach, unsubscribeHandler } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
+import { createUnsubscribeToken } from 'campaign-lifecycle/templates';
 import { createFakeClock, type FakeClock } from 'campaign-lifecycle/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
