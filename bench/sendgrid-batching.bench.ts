@@ -14,8 +14,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type OutgoingEmail, renderEmail, type SendResult } from 'campaign-lifecycle';
+import type { OutgoingEmail, SendResult } from 'campaign-lifecycle';
 import { sendgridTransport } from 'campaign-lifecycle/sendgrid';
+import { renderEmail } from 'campaign-lifecycle/templates';
 import { fmt, printTable, type Row, writeResults } from './bench-report.js';
 
 const EMAILS = Number(process.argv[2] ?? 100_000);

@@ -12,4 +12,3 @@ export { isOutreachError, OutreachError } from './errors.js';
 export { FAILURE_REASON_IDS, FAILURE_REASONS } from './failure-reasons.js';
 export { providerEventProblem } from './provider-event-check.js';
 export { emptyCounts } from './statuses.js';
-export { escapeHtml } from './templates/content-render.js';

@@ -12,7 +12,8 @@ import type {
   SendResult,
   TransportLimits,
 } from 'campaign-lifecycle';
-import { escapeHtml, OutreachError } from 'campaign-lifecycle';
+import { OutreachError } from 'campaign-lifecycle';
+import { escapeHtml } from '../../src/internal/encoding.js';
 import { type CallAnswer, callProvider, clip, parseRetryAfter, tryParseJson } from '../../src/internal/http.js';
 import { SENDGRID_CAMPAIGN_ID_ARG, SENDGRID_MESSAGE_ID_ARG } from './sendgrid-events.js';
 

@@ -3,7 +3,8 @@
  * check, parse, ingest.
  */
 import type { EventSink, ProviderEvent } from 'campaign-lifecycle';
-import { escapeHtml, isOutreachError, OutreachError } from 'campaign-lifecycle';
+import { isOutreachError, OutreachError } from 'campaign-lifecycle';
+import { escapeHtml } from '../../src/internal/encoding.js';
 import { readBodyWithLimit, reportingRejections, type WebhookRejection } from '../../src/internal/http.js';
 import {
   isTwilioInbound,

@@ -11,18 +11,18 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import {
   type Channel,
   createOutreach,
-  createUnsubscribeToken,
   type MessageRecord,
   type Outreach,
   type Storage,
   type StorageTransaction,
+  unsubscribeHandler,
 } from 'campaign-lifecycle';
 import {
   SENDGRID_SIGNATURE_HEADER,
   SENDGRID_TIMESTAMP_HEADER,
   sendgridWebhookHandler,
-  unsubscribeHandler,
 } from 'campaign-lifecycle/sendgrid';
+import { createUnsubscribeToken } from 'campaign-lifecycle/templates';
 import {
   createFakeClock,
   type EmailOutcome,

@@ -8,7 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { isOutreachError, type OutgoingEmail, renderEmail, type SendResult } from 'campaign-lifecycle';
+import { isOutreachError, type OutgoingEmail, type SendResult } from 'campaign-lifecycle';
+import { renderEmail } from 'campaign-lifecycle/templates';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SENDGRID_MESSAGE_ID_ARG, sendgridTransport } from '../../adapters/sendgrid/index.js';
 import { checkSchema, type Schema } from '../conformance/schema-check.js';
