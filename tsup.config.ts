@@ -1,6 +1,6 @@
 import { defineConfig } from 'tsup';
 
-/** One entry per public subpath; `tests/package-exports.test.ts` keeps this in step with package.json. */
+/** One entry per public subpath; `tests/package/package-exports.test.ts` keeps this in step with package.json. */
 export const entries = {
   index: 'src/index.ts',
   memory: 'adapters/memory/index.ts',

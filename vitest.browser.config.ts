@@ -1,5 +1,5 @@
 /**
- * The browser suite (`npm run test:browser`): the settings of vitest.config.ts, only tests/browser,
+ * The browser suite (`npm run test:browser`): the settings of vitest.config.ts, only tests/e2e/*.browser.ts,
  * driving Debian's Chromium (`/usr/bin/chromium`, or CHROMIUM_PATH) headless through playwright-core.
  * Plain `npm test` never needs a browser.
  */
@@ -10,7 +10,7 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: ['tests/browser/**/*.browser.ts'],
+    include: ['tests/e2e/**/*.browser.ts'],
     testTimeout: 60_000,
   },
 });

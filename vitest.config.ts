@@ -19,7 +19,7 @@ export default defineConfig({
   },
   test: {
     include: ['tests/**/*.test.ts', 'examples/**/*.test.ts'],
-    exclude: ['tests/package/**', '**/node_modules/**'],
+    exclude: ['**/node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
