@@ -2,10 +2,12 @@
  * Dispatch: queued messages of running campaigns are claimed under a lease, rendered, handed over to
  * the channel's transport within its concurrency and rate limits, and the transport's answers recorded.
  */
+
+import type { OutgoingEmail } from '../content.js';
 import { campaignCan } from '../machines/campaign.js';
 import type { MessageEvent } from '../machines/message-events.js';
 import type { StorageTransaction } from '../ports/storage.js';
-import type { SendResult, Transport } from '../ports/transport.js';
+import type { EmailTransport, SendResult, Transport } from '../ports/transport.js';
 import type { CampaignRecord, DeadlineRecord, MessageRecord } from '../records.js';
 import { type Channel, MESSAGE_STATUSES, type MessageCounts } from '../statuses.js';
 import type { EngineParts, TxEffects } from './context.js';
@@ -217,6 +219,56 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
     return { claimed, waiting: batch.length === allowed && allowed < free };
   };
 
+  /**
+   * Hands the round's emails to the transport's `sendBatch` in one call (it groups them into as few
+   * requests as it can). Each message counts against the rate limit and the concurrency, as with
+   * `send`: limits count recipients, not requests. A throw, or an answer that is not one result per
+   * email, makes every email of the call unknown (they may have been sent).
+   */
+  const sendBatched = async (
+    transport: EmailTransport,
+    sendBatch: NonNullable<EmailTransport['sendBatch']>,
+    handed: readonly Claimed[],
+    signal: AbortSignal,
+  ): Promise<[MessageRecord, SendResult][]> => {
+    inFlightSends.email += handed.length;
+    const results: Promise<[MessageRecord, SendResult]>[] = [];
+    const emails: OutgoingEmail[] = [];
+    const owners: MessageRecord[] = [];
+    for (const { message, payload, error } of handed) {
+      if (payload?.channel === 'email') {
+        emails.push(payload);
+        owners.push(message);
+      } else if (payload) results.push(sendVia(transport, payload, { signal }).then((r) => [message, r]));
+      else
+        results.push(
+          Promise.resolve([
+            message,
+            { outcome: 'rejected', reason: 'failed_to_create', error: error ?? 'render failed' },
+          ]),
+        );
+    }
+    limiters.email.record(clock.now(), handed.length);
+    try {
+      let answers: readonly SendResult[] | undefined;
+      let broken = 'sendBatch answered with another number of results';
+      try {
+        answers = emails.length > 0 ? await sendBatch.call(transport, emails, { signal }) : [];
+      } catch (e) {
+        onError(e);
+        broken = e instanceof Error ? e.message : String(e);
+      }
+      const whole = Array.isArray(answers) && answers.length === emails.length;
+      owners.forEach((message, i) => {
+        const r = whole ? (answers?.[i] as SendResult) : ({ outcome: 'unknown', error: broken } as const);
+        results.push(Promise.resolve([message, r]));
+      });
+      return await Promise.all(results);
+    } finally {
+      inFlightSends.email -= handed.length;
+    }
+  };
+
   /** Hands every message to the transport at once; a throw is an unknown outcome (it may have been sent). */
   const sendAll = (
     channel: Channel,
@@ -224,6 +276,8 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
     handed: readonly Claimed[],
     signal: AbortSignal,
   ): Promise<[MessageRecord, SendResult][]> => {
+    if (transport.channel === 'email' && typeof transport.sendBatch === 'function')
+      return sendBatched(transport, transport.sendBatch, handed, signal);
     inFlightSends[channel] += handed.length;
     const sending = handed.map(async ({ message, payload, error }): Promise<[MessageRecord, SendResult]> => {
       if (!payload)
