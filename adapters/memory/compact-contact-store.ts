@@ -1,6 +1,6 @@
 import { type ContactRecord, OutreachError, type Page } from 'campaign-lifecycle';
 import { F64Column, flat, Interner, RefColumn, U32Column } from './columns.js';
-import { getOrCreate } from './get-or-create.js';
+import { countDown, countUp, getOrCreate } from './get-or-create.js';
 import { SlotsById } from './slots-by-id.js';
 import type { Undo, UndoLog } from './undo-log.js';
 
@@ -20,7 +20,7 @@ export class CompactContactStore {
   private readonly createdAt = new F64Column();
   /** Per campaign (interned), its slots in id order. */
   private readonly byCampaign = new Map<number, SlotsById>();
-  /** Per campaign (interned), slot by address. */
+  /** Per campaign (interned), how many of its contacts have each address. */
   private readonly addresses = new Map<number, Map<string, number>>();
   constructor(private readonly undo: UndoLog) {}
 
@@ -45,7 +45,10 @@ export class CompactContactStore {
     this.createdAt.set(slot, c.createdAt);
     this.slotOf.set(id, slot);
     getOrCreate(this.byCampaign, campaign, () => new SlotsById(this.id)).add(slot);
-    getOrCreate(this.addresses, campaign, () => new Map<string, number>()).set(address, slot);
+    countUp(
+      getOrCreate(this.addresses, campaign, () => new Map<string, number>()),
+      address,
+    );
     return slot;
   }
   /**
@@ -57,8 +60,7 @@ export class CompactContactStore {
     const campaign = this.campaign.get(slot);
     const address = this.address.get(slot) as string;
     if (listed) this.byCampaign.get(campaign)?.remove(slot);
-    const byAddress = this.addresses.get(campaign);
-    if (byAddress?.get(address) === slot) byAddress.delete(address);
+    countDown(this.addresses.get(campaign), address);
     this.slotOf.delete(this.id.get(slot) as string);
     if (free) this.free(slot);
   }

@@ -9,6 +9,7 @@ import {
 } from 'campaign-lifecycle';
 import { F64Column, flat, Interner, RefColumn, U16Column, U32Column } from './columns.js';
 import { getOrCreate } from './get-or-create.js';
+import { LogRows } from './log-rows.js';
 import { SlotsById } from './slots-by-id.js';
 import type { Undo, UndoLog } from './undo-log.js';
 
@@ -76,15 +77,9 @@ export class CompactMessageStore {
   /** Per channel (interned), slot by provider message id. */
   private readonly byProviderId = new Map<number, Map<string, number>>();
 
-  private logCount = 0;
-  private readonly logNext = new U32Column();
-  private readonly logAt = new F64Column();
-  private readonly logEvent = new U16Column();
-  private readonly logFrom = new U16Column();
-  private readonly logTo = new U16Column();
-  private readonly logChanged = new U16Column();
-  private readonly logCampaign = new U32Column();
-  private readonly logDetail = new RefColumn<string>();
+  private log = new LogRows();
+  /** Rows no list reaches any more (the logs of deleted campaigns), reclaimed by compaction. */
+  private deadLogRows = 0;
   /** Logs of message ids that have no message (the port allows them). */
   private readonly orphanLogs = new Map<string, LogList>();
   /** Recent detail texts, so equal details share one string. */
@@ -353,57 +348,54 @@ export class CompactMessageStore {
 
   appendLog(entries: readonly MessageLogEntry[]): void {
     if (!this.keepLog || entries.length === 0) return;
-    const start = this.logCount;
-    /** Per entry: the slot it was linked to, or the orphan list. */
-    const owners: (number | LogList)[] = new Array(entries.length);
+    const log = this.log;
+    const start = log.count;
     const prevTails: number[] = new Array(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i] as MessageLogEntry;
-      const n = ++this.logCount;
-      this.logNext.set(n, 0);
-      this.logAt.set(n, e.at);
-      this.logEvent.set(n, this.names.number(e.event));
-      this.logFrom.set(n, this.names.number(e.from));
-      this.logTo.set(n, this.names.number(e.to));
-      this.logChanged.set(n, e.changed ? 1 : 0);
-      this.logCampaign.set(n, this.values.number(e.campaignId));
-      this.logDetail.set(n, this.detailText(e.detail));
+      const n = log.append(
+        e.at,
+        this.names.number(e.event),
+        this.names.number(e.from),
+        this.names.number(e.to),
+        e.changed,
+        this.values.number(e.campaignId),
+        this.detailText(e.detail),
+      );
       const slot = this.slotOf.get(e.messageId);
       if (slot !== undefined) {
         const tail = this.logTail.get(slot);
         if (tail === 0) this.logHead.set(slot, n);
-        else this.logNext.set(tail, n);
+        else log.next.set(tail, n);
         this.logTail.set(slot, n);
-        owners[i] = slot;
         prevTails[i] = tail;
       } else {
         const list = getOrCreate(this.orphanLogs, e.messageId, () => ({ head: 0, tail: 0 }));
         if (list.tail === 0) list.head = n;
-        else this.logNext.set(list.tail, n);
+        else log.next.set(list.tail, n);
         prevTails[i] = list.tail;
         list.tail = n;
-        owners[i] = list;
       }
     }
     this.undo.record(() => {
+      // Undone newest first, so each message's list is as this append left it: found again by id
+      // (a rollback may have moved it between a slot and the orphans since).
       for (let i = entries.length - 1; i >= 0; i--) {
-        const owner = owners[i] as number | LogList;
+        const id = (entries[i] as MessageLogEntry).messageId;
         const tail = prevTails[i] as number;
-        if (tail !== 0) this.logNext.set(tail, 0);
-        if (typeof owner === 'number') {
-          if (tail === 0) this.logHead.set(owner, 0);
-          this.logTail.set(owner, tail);
-        } else {
-          if (tail === 0) {
-            owner.head = 0;
-            const id = (entries[i] as MessageLogEntry).messageId;
-            if (this.orphanLogs.get(id) === owner) this.orphanLogs.delete(id);
-          }
-          owner.tail = tail;
+        if (tail !== 0) log.next.set(tail, 0);
+        const slot = this.slotOf.get(id);
+        if (slot !== undefined) {
+          if (tail === 0) this.logHead.set(slot, 0);
+          this.logTail.set(slot, tail);
+          continue;
         }
+        const list = this.orphanLogs.get(id);
+        if (!list) continue;
+        if (tail === 0) this.orphanLogs.delete(id);
+        else list.tail = tail;
       }
-      for (let n = start + 1; n <= this.logCount; n++) this.logDetail.set(n, undefined);
-      this.logCount = start;
+      log.truncate(start);
     });
   }
 
@@ -412,8 +404,9 @@ export class CompactMessageStore {
     let n = slot === undefined ? (this.orphanLogs.get(messageId)?.head ?? 0) : this.logHead.get(slot);
     const out: MessageLogEntry[] = [];
     const names = this.names;
-    for (; n !== 0; n = this.logNext.get(n)) {
-      const detail = this.logDetail.get(n);
+    const log = this.log;
+    for (; n !== 0; n = log.next.get(n)) {
+      const detail = log.detail.get(n);
       const entry: {
         messageId: string;
         campaignId: string;
@@ -425,17 +418,34 @@ export class CompactMessageStore {
         detail?: Readonly<Record<string, unknown>>;
       } = {
         messageId,
-        campaignId: this.values.string(this.logCampaign.get(n)) as string,
-        at: this.logAt.get(n),
-        event: names.string(this.logEvent.get(n)) as string,
-        from: names.string(this.logFrom.get(n)) as MessageStatus,
-        to: names.string(this.logTo.get(n)) as MessageStatus,
-        changed: this.logChanged.get(n) === 1,
+        campaignId: this.values.string(log.campaign.get(n)) as string,
+        at: log.at.get(n),
+        event: names.string(log.event.get(n)) as string,
+        from: names.string(log.from.get(n)) as MessageStatus,
+        to: names.string(log.to.get(n)) as MessageStatus,
+        changed: log.changed.get(n) === 1,
       };
       if (detail !== undefined) entry.detail = JSON.parse(detail) as Record<string, unknown>;
       out.push(entry);
     }
     return out;
+  }
+
+  /** Copies the rows lists still reach into new columns, in order, and lets the old ones go. */
+  private compactLog(): void {
+    const old = this.log;
+    const fresh = new LogRows();
+    for (let slot = 1; slot <= this.slots; slot++) {
+      const id = this.id.get(slot);
+      // Live slots only: a slot removed by this transaction is freed by a commit callback still to run.
+      if (id === undefined || this.slotOf.get(id) !== slot || this.logHead.get(slot) === 0) continue;
+      const [head, tail] = fresh.copyList(old, this.logHead.get(slot));
+      this.logHead.set(slot, head);
+      this.logTail.set(slot, tail);
+    }
+    for (const list of this.orphanLogs.values()) [list.head, list.tail] = fresh.copyList(old, list.head);
+    this.log = fresh;
+    this.deadLogRows = 0;
   }
 
   /**
@@ -455,8 +465,12 @@ export class CompactMessageStore {
     this.byCampaign.delete(campaign);
     for (const o of owned) this.drop(o.slot, false, false);
     this.stateLists.delete(campaign);
+    let rows = 0;
+    for (const o of owned) rows += this.log.length(o.head);
     this.undo.afterCommit(() => {
       for (const o of owned) this.free(o.slot);
+      this.deadLogRows += rows;
+      if (this.deadLogRows > 65_536 && this.deadLogRows > this.log.count - this.deadLogRows) this.compactLog();
     });
     return () => {
       for (const o of owned) {

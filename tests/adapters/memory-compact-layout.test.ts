@@ -240,4 +240,64 @@ describe('memoryStorage: the compact layout', () => {
       { numRuns: 150 },
     );
   }, 60_000);
+
+  it('keeps every live log whole when the rows of a deleted campaign are reclaimed', async () => {
+    const s = memoryStorage();
+    const entry = (messageId: string, campaignId: string, at: number): MessageLogEntry => ({
+      messageId,
+      campaignId,
+      at,
+      event: 'QUEUE',
+      from: 'waiting',
+      to: 'queued',
+      changed: true,
+      detail: { n: at },
+    });
+    const message = (id: string, campaignId: string): MessageRecord => ({
+      id,
+      campaignId,
+      contactId: `ctc_${id}`,
+      scope: 's',
+      channel: 'sms',
+      to: '+15550000',
+      status: 'waiting',
+      state: 'waiting',
+      context: {
+        channel: 'sms',
+        attempts: 0,
+        reason: null,
+        code: null,
+        providerMessageId: null,
+        firstDeferredAt: null,
+        deferrals: 0,
+        updatedAt: 1,
+      },
+      createdAt: 1,
+      updatedAt: 1,
+    });
+    const big = Array.from({ length: 700 }, (_, i) => message(`msg_big_${String(i).padStart(4, '0')}`, 'cmp_a'));
+    await s.transaction(async (t) => {
+      for (const c of CAMPAIGNS) await t.insertCampaign(campaign(c));
+      await t.insertMessages([...big, message('msg_live', 'cmp_b')]);
+    });
+    // Rows interleaved: the live message's entries sit between the doomed campaign's.
+    for (let round = 0; round < 100; round++)
+      await s.transaction((t) =>
+        t.appendLog([
+          ...big.map((m) => entry(m.id, 'cmp_a', round)),
+          entry('msg_live', 'cmp_b', round),
+          entry('msg_orphan', 'cmp_b', round),
+        ]),
+      );
+    // 70,000 dead rows against 200 live ones: the delete's commit compacts the log.
+    await s.transaction((t) => t.deleteCampaign('cmp_a'));
+    const expected = Array.from({ length: 100 }, (_, round) => round);
+    await s.transaction(async (t) => {
+      expect((await t.listLog('msg_live')).map((e) => e.detail?.n)).toEqual(expected);
+      expect((await t.listLog('msg_orphan')).map((e) => e.at)).toEqual(expected);
+      expect(await t.listLog(big[0]?.id as string)).toEqual([]);
+      await t.appendLog([entry('msg_live', 'cmp_b', 100)]);
+      expect((await t.listLog('msg_live')).length).toBe(101);
+    });
+  }, 60_000);
 });
