@@ -52,7 +52,23 @@ export interface CsvImportOptions {
    * are dropped as duplicates. Called once per batch.
    */
   existing?: ((addresses: string[]) => Promise<ReadonlySet<string>>) | undefined;
+  /**
+   * Normalises one address cell (already checked non-empty) instead of the built-in rules
+   * (libphonenumber-js with `defaultCountry`/`allowedCountries`, or the email check): the engine
+   * passes its `ContentRenderer`'s `normalizeAddress` here, so a custom renderer applies to CSV
+   * imports as it does to `addContacts`. A refusal without a `reason` is reported as
+   * `invalid_number` (SMS) or `invalid_email` (email), with the normaliser's message.
+   */
+  normalizeAddress?: ((raw: string) => AddressCheck) | undefined;
 }
+
+/** What an address normaliser says about one cell: the normalised address, or why it is refused. */
+export type AddressCheck =
+  | { ok: true; address: string }
+  | { ok: false; message: string; reason?: AddressRejection | undefined };
+
+/** The rejection codes an address normaliser may give. */
+export type AddressRejection = 'invalid_number' | 'unsupported_country' | 'invalid_email';
 
 /** One good row. */
 export interface ImportedContact {
@@ -274,51 +290,120 @@ async function* textOf(source: CsvSource): AsyncGenerator<string> {
 
 /**
  * The part of csv-parse's `Parser` used here. Text goes in through `write` (which turns it into the
- * build's own `Buffer` and parses it synchronously) and records come out through `read`; the end of
- * input goes straight to the parser core, because the platform-neutral build's stream `end()` calls
- * a `destroy` its stream shim lacks.
+ * build's own `Buffer` and parses it synchronously); records come out through the `on_record` and
+ * `on_skip` callbacks, in file order; the end of input goes straight to the parser core, because the
+ * platform-neutral build's stream `end()` calls a `destroy` its stream shim lacks.
  */
 interface CsvParser {
   write(text: string): boolean;
-  read(): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
   api: {
     parse(text: undefined, end: true, push: (item: unknown) => void, close: () => void): Error | undefined;
   };
 }
 
-/** One record and the physical line it starts on. */
-interface ParsedRow {
-  record: string[];
-  line: number;
+/** What the reader gives, in file order: a record and the physical line it starts on, or a row it could not read. */
+type ParsedItem = { record: string[]; line: number; skipped?: undefined } | { skipped: RejectedRow };
+
+/** Turns text into records: `write` returns the items a piece of text completes, `end` the last ones. */
+interface CsvReader {
+  write(text: string): ParsedItem[];
+  end(): ParsedItem[];
+}
+
+/** The sentence for a row csv-parse could not read. */
+function unreadableRow(line: number, code: string | undefined): RejectedRow {
+  return {
+    line,
+    column: null,
+    code: 'malformed_row',
+    reason:
+      code === 'CSV_QUOTE_NOT_CLOSED'
+        ? 'A quoted cell that starts on this row is never closed, so the rest of the file was read as one cell: close the quote.'
+        : `The row cannot be read as CSV (${code ?? 'parse error'}); check its quotes.`,
+  };
 }
 
 /**
- * Parses the source record by record: each text piece is written to the parser and the records it
- * completes are yielded (and awaited by the caller) before the next piece is read, so a slow consumer
- * slows the reader and memory holds one piece's records at most. Stopping early (a bad header,
- * `maxRows`) just drops the parser: it holds nothing to release.
+ * csv-parse set up for contacts (BOM stripped, cells trimmed, empty lines and unreadable rows
+ * skipped), giving each record with the physical line it starts on and each unreadable row in its
+ * place. csv-parse is loaded on the first import.
  */
-async function* parsedRows(source: CsvSource, parser: CsvParser): AsyncGenerator<ParsedRow> {
+async function createCsvReader(): Promise<CsvReader> {
+  // csv-parse counts a CRLF inside a quoted field as two lines; `crlfSeen` undoes that.
+  let crlfSeen = 0;
+  // End line and empty-line count of the last record read: a row the parser skips starts after them.
+  let lastEnd = 0;
+  let lastEmpty = 0;
+  let out: ParsedItem[] = [];
   let failure: { error: unknown } | null = null;
+  const onRecord = (record: string[], context: InfoRecord) => {
+    const { breaks, crlf } = breaksIn(record);
+    crlfSeen += crlf;
+    lastEnd = context.lines - crlfSeen;
+    lastEmpty = context.empty_lines;
+    out.push({ record, line: lastEnd - breaks });
+    // Nothing goes to the stream: every record is taken here, in order with the skips.
+    return undefined;
+  };
+  const onSkip = (error: { code?: string; empty_lines?: number } | undefined) => {
+    if (error === undefined) return undefined;
+    out.push({ skipped: unreadableRow(lastEnd + 1 + (error.empty_lines ?? lastEmpty) - lastEmpty, error.code) });
+    return undefined;
+  };
+  const { Parser } = await import('#csv-parse');
+  const parser = new Parser({
+    bom: true,
+    // csv-parse types on_record as returning a record; it accepts undefined (the record is dropped).
+    on_record: onRecord as unknown as Options['on_record'],
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    trim: true,
+    on_skip: onSkip,
+  }) as unknown as CsvParser;
   parser.on('error', (error) => {
     failure = { error };
   });
+  const take = () => {
+    const items = out;
+    out = [];
+    return items;
+  };
+  return {
+    write(text) {
+      parser.write(text);
+      if (failure) throw (failure as { error: unknown }).error;
+      return take();
+    },
+    end() {
+      const error = parser.api.parse(
+        undefined,
+        true,
+        () => {},
+        () => {},
+      );
+      if (error !== undefined) throw error;
+      return take();
+    },
+  };
+}
+
+/**
+ * Reads the source piece by piece: each text piece is written to the parser and the items it
+ * completes are yielded (and handled by the caller) before the next piece is read, so a slow
+ * consumer slows the reader and memory holds one piece's records at most. Stopping early (a bad
+ * header, `maxRows`) just drops the parser: it holds nothing to release.
+ */
+async function* parsedPieces(source: CsvSource, reader: CsvReader): AsyncGenerator<ParsedItem[]> {
   for await (const text of textOf(source)) {
     if (text === '') continue;
-    parser.write(text);
-    for (let row = parser.read(); row !== null; row = parser.read()) yield row as ParsedRow;
-    if (failure) throw (failure as { error: unknown }).error;
+    const items = reader.write(text);
+    if (items.length > 0) yield items;
   }
-  const last: ParsedRow[] = [];
-  const error = parser.api.parse(
-    undefined,
-    true,
-    (row) => last.push(row as ParsedRow),
-    () => {},
-  );
-  if (error !== undefined) throw error;
-  yield* last;
+  const last = reader.end();
+  if (last.length > 0) yield last;
 }
 
 /** The first cell no contact field may hold (a NUL, or more than LIMITS.fieldValueLength characters), and why. */
@@ -358,6 +443,145 @@ function breaksIn(record: readonly string[]): { breaks: number; crlf: number } {
   return { breaks, crlf };
 }
 
+/** The header row, checked, and where its address column is. */
+interface Table {
+  readonly header: string[];
+  readonly addressIndex: number;
+  readonly addressColumn: string;
+}
+
+function readHeader(record: string[], options: CsvImportOptions): Table {
+  const header = checkHeader(record);
+  const addressIndex = findAddressColumn(header, options);
+  return { header, addressIndex, addressColumn: header[addressIndex] as string };
+}
+
+/**
+ * The checks of a data row before its address: the right number of cells, no cell a contact field
+ * cannot hold, an address. Returns the refusal, `blank` for a row of empty cells (spreadsheets leave
+ * them at the end; it is not a row), or the raw address cell.
+ */
+function checkRow(table: Table, record: readonly string[], line: number): RejectedRow | 'blank' | string {
+  const { header, addressIndex, addressColumn: column } = table;
+  if (record.length < header.length) {
+    return {
+      line,
+      column: header[record.length] ?? null,
+      code: 'malformed_row',
+      reason: `The row has ${record.length} cells but the header has ${header.length}: "${header[record.length]}" and later columns are missing.`,
+    };
+  }
+  if (record.length > header.length && record.slice(header.length).some((v) => v !== '')) {
+    return {
+      line,
+      column: null,
+      code: 'malformed_row',
+      reason: `The row has ${record.length} cells but the header has ${header.length}; quote cells that contain commas.`,
+    };
+  }
+  const bad = badCell(header, record);
+  if (bad) return { line, column: bad.column, code: 'invalid_cell', reason: bad.reason };
+  const raw = record[addressIndex] as string;
+  if (raw !== '') return raw;
+  if (record.every((v) => v === '')) return 'blank';
+  return { line, column, code: 'missing_address', reason: `The "${column}" cell is empty.` };
+}
+
+/** The built-in address rules: libphonenumber-js for SMS, the email check for email. */
+function builtInNormalizer(options: CsvImportOptions): (raw: string) => AddressCheck {
+  if (options.channel === 'email') {
+    return (raw) => {
+      const r = normalizeEmail(raw);
+      return r.ok ? { ok: true, address: r.email } : { ok: false, message: r.message, reason: r.reason };
+    };
+  }
+  const phoneOptions = { defaultCountry: options.defaultCountry, allowedCountries: options.allowedCountries };
+  return (raw) => {
+    const r = normalizePhone(raw, phoneOptions);
+    return r.ok ? { ok: true, address: r.e164 } : { ok: false, message: r.message, reason: r.reason };
+  };
+}
+
+/** The fields of a good row: every named column, as written. */
+function fieldsOf(header: readonly string[], record: readonly string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i < header.length; i++) {
+    const name = header[i] as string;
+    if (name !== '') fields[name] = record[i] as string;
+  }
+  return fields;
+}
+
+/** The result being built, and how a refused row is counted and listed. */
+function createTally(): { result: CsvImportResult; report(row: RejectedRow): void } {
+  const result: CsvImportResult = {
+    imported: 0,
+    duplicates: 0,
+    rejected: [],
+    rejectedCount: 0,
+    rows: 0,
+    truncated: false,
+    columns: [],
+    addressColumn: '',
+  };
+  const report = (row: RejectedRow) => {
+    if (row.code === 'duplicate') result.duplicates++;
+    else result.rejectedCount++;
+    if (result.rejected.length < MAX_REPORTED_REJECTIONS) result.rejected.push(row);
+    else result.truncated = true;
+  };
+  return { result, report };
+}
+
+/**
+ * Collects good rows into batches of `batchSize`; `flush` drops those the campaign already holds
+ * (`existing`), reports them as duplicates, and awaits `onBatch` with the rest.
+ */
+function createBatcher(
+  options: CsvImportOptions,
+  tally: ReturnType<typeof createTally>,
+  onBatch: (rows: ImportedContact[]) => Promise<void>,
+) {
+  const batchSize = options.batchSize ?? 1000;
+  const { existing } = options;
+  const { result, report } = tally;
+  let batch: ImportedContact[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    let rows = batch;
+    batch = [];
+    if (existing) {
+      const known = await existing(rows.map((r) => r.address));
+      if (known.size > 0) {
+        const kept: ImportedContact[] = [];
+        for (const row of rows) {
+          if (known.has(row.address)) {
+            report({
+              line: row.line,
+              column: result.addressColumn,
+              code: 'duplicate',
+              reason: `${row.address} is already in the campaign.`,
+              value: row.fields[result.addressColumn] ?? row.address,
+            });
+          } else kept.push(row);
+        }
+        rows = kept;
+      }
+    }
+    if (rows.length === 0) return;
+    await onBatch(rows);
+    result.imported += rows.length;
+  };
+  return {
+    /** Adds a row; true when the batch is full and should be flushed. */
+    add(row: ImportedContact): boolean {
+      batch.push(row);
+      return batch.length >= batchSize;
+    },
+    flush,
+  };
+}
+
 /**
  * Imports contacts from a CSV file, streaming.
  *
@@ -387,205 +611,78 @@ export async function importContactsCsv(
   onBatch: (rows: ImportedContact[]) => Promise<void>,
 ): Promise<CsvImportResult> {
   validateOptions(options);
-  const batchSize = options.batchSize ?? 1000;
-  const { channel, defaultCountry, allowedCountries, existing, maxRows } = options;
-  const phoneOptions = { defaultCountry, allowedCountries };
-
-  // csv-parse counts a CRLF inside a quoted field as two lines; `crlfSeen` undoes that.
-  let crlfSeen = 0;
-  // End line and empty-line count of the last record read: a row the parser skips starts after them.
-  let lastEnd = 0;
-  let lastEmpty = 0;
-  const onRecord = (record: string[], context: InfoRecord) => {
-    const { breaks, crlf } = breaksIn(record);
-    crlfSeen += crlf;
-    lastEnd = context.lines - crlfSeen;
-    lastEmpty = context.empty_lines;
-    return { record, line: lastEnd - breaks };
-  };
-  const result: CsvImportResult = {
-    imported: 0,
-    duplicates: 0,
-    rejected: [],
-    rejectedCount: 0,
-    rows: 0,
-    truncated: false,
-    columns: [],
-    addressColumn: '',
-  };
-  const report = (row: RejectedRow) => {
-    if (row.code === 'duplicate') result.duplicates++;
-    else result.rejectedCount++;
-    if (result.rejected.length < MAX_REPORTED_REJECTIONS) result.rejected.push(row);
-    else result.truncated = true;
-  };
-
-  // Skips are emitted while parsing, ahead of the records still queued for this loop: each one
-  // remembers how many records came before it, so it is reported in its place.
-  const skipped: { after: number; row: RejectedRow }[] = [];
-  let consumed = 0;
-  const onSkip = (error: { code?: string; empty_lines?: number } | undefined) => {
-    if (error === undefined) return undefined;
-    skipped.push({
-      after: parser.info.records,
-      row: {
-        line: lastEnd + 1 + (error.empty_lines ?? lastEmpty) - lastEmpty,
-        column: null,
-        code: 'malformed_row',
-        reason:
-          error.code === 'CSV_QUOTE_NOT_CLOSED'
-            ? 'A quoted cell that starts on this row is never closed, so the rest of the file was read as one cell: close the quote.'
-            : `The row cannot be read as CSV (${error.code ?? 'parse error'}); check its quotes.`,
-      },
-    });
-    return undefined;
-  };
-  const { Parser } = await import('#csv-parse');
-  const parser = new Parser({
-    bom: true,
-    // Lines are computed here, in parse order, so that skips (also reported in parse order) agree.
-    // csv-parse types on_record as returning a record; it passes any value through.
-    on_record: onRecord as unknown as Options['on_record'],
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    trim: true,
-    on_skip: onSkip,
-  });
-
+  const { maxRows } = options;
+  const normalize = options.normalizeAddress ?? builtInNormalizer(options);
+  const refusedAs: AddressRejection = options.channel === 'sms' ? 'invalid_number' : 'invalid_email';
+  const tally = createTally();
+  const { result, report } = tally;
+  const batcher = createBatcher(options, tally, onBatch);
+  const reader = await createCsvReader();
+  // The line where each address first appeared, for duplicates within the file.
   const seen = new Map<string, number>();
-  let header: string[] | null = null;
-  let addressIndex = -1;
-  let batch: ImportedContact[] = [];
+  let table: Table | null = null;
 
-  // Rows csv-parse could not read are data rows too (they count in `rows`); before the header
-  // they mean the file has no readable header at all.
-  const drainSkipped = (upTo: number) => {
-    while (skipped.length > 0 && (skipped[0] as { after: number }).after <= upTo) {
-      const { row } = skipped.shift() as { row: RejectedRow };
-      if (header === null) {
-        throw new OutreachError('CSV_INVALID', `The CSV header row cannot be read: ${row.reason}`, {
-          details: { reason: 'header', line: row.line },
-        });
+  for await (const items of parsedPieces(source, reader)) {
+    for (const item of items) {
+      if (item.skipped) {
+        // Rows csv-parse could not read are data rows too (they count in `rows`); before the header
+        // they mean the file has no readable header at all.
+        if (table === null) {
+          throw new OutreachError('CSV_INVALID', `The CSV header row cannot be read: ${item.skipped.reason}`, {
+            details: { reason: 'header', line: item.skipped.line },
+          });
+        }
+        result.rows++;
+        report(item.skipped);
+        continue;
+      }
+      const { record, line } = item;
+      if (table === null) {
+        table = readHeader(record, options);
+        result.columns = table.header;
+        result.addressColumn = table.addressColumn;
+        continue;
       }
       result.rows++;
-      report(row);
-    }
-  };
-
-  const flush = async () => {
-    if (batch.length === 0) return;
-    let rows = batch;
-    batch = [];
-    if (existing) {
-      const known = await existing(rows.map((r) => r.address));
-      if (known.size > 0) {
-        const kept: ImportedContact[] = [];
-        for (const row of rows) {
-          if (known.has(row.address)) {
-            report({
-              line: row.line,
-              column: result.addressColumn,
-              code: 'duplicate',
-              reason: `${row.address} is already in the campaign.`,
-              value: row.fields[result.addressColumn] ?? row.address,
-            });
-          } else kept.push(row);
-        }
-        rows = kept;
+      // Checked before the row is read, blank rows included (as before the import was split up).
+      if (maxRows !== undefined && result.rows > maxRows) {
+        throw new OutreachError(
+          'PAYLOAD_TOO_LARGE',
+          `The CSV has more than ${maxRows} data rows; split it into smaller files.`,
+          { details: { maxRows, line } },
+        );
       }
-    }
-    if (rows.length === 0) return;
-    await onBatch(rows);
-    result.imported += rows.length;
-  };
-  for await (const item of parsedRows(source, parser as unknown as CsvParser)) {
-    const { record, line } = item;
-    drainSkipped(consumed);
-    consumed++;
-
-    if (header === null) {
-      header = checkHeader(record);
-      addressIndex = findAddressColumn(header, options);
-      result.columns = header;
-      result.addressColumn = header[addressIndex] as string;
-      continue;
-    }
-    result.rows++;
-    if (maxRows !== undefined && result.rows > maxRows) {
-      throw new OutreachError(
-        'PAYLOAD_TOO_LARGE',
-        `The CSV has more than ${maxRows} data rows; split it into smaller files.`,
-        { details: { maxRows, line } },
-      );
-    }
-    if (record.length < header.length) {
-      report({
-        line,
-        column: header[record.length] ?? null,
-        code: 'malformed_row',
-        reason: `The row has ${record.length} cells but the header has ${header.length}: "${header[record.length]}" and later columns are missing.`,
-      });
-      continue;
-    }
-    if (record.length > header.length && record.slice(header.length).some((v) => v !== '')) {
-      report({
-        line,
-        column: null,
-        code: 'malformed_row',
-        reason: `The row has ${record.length} cells but the header has ${header.length}; quote cells that contain commas.`,
-      });
-      continue;
-    }
-    const bad = badCell(header, record);
-    if (bad) {
-      report({ line, column: bad.column, code: 'invalid_cell', reason: bad.reason });
-      continue;
-    }
-    const column = result.addressColumn;
-    const raw = record[addressIndex] as string;
-    if (raw === '') {
-      // A row of empty cells (spreadsheets leave them at the end) is not a row.
-      if (record.every((v) => v === '')) {
+      const checked = checkRow(table, record, line);
+      if (checked === 'blank') {
         result.rows--;
         continue;
       }
-      report({ line, column, code: 'missing_address', reason: `The "${column}" cell is empty.` });
-      continue;
-    }
-    let address: string;
-    if (channel === 'sms') {
-      const r = normalizePhone(raw, phoneOptions);
-      if (!r.ok) {
-        report({ line, column, code: r.reason, reason: r.message, value: raw });
+      if (typeof checked !== 'string') {
+        report(checked);
         continue;
       }
-      address = r.e164;
-    } else {
-      const r = normalizeEmail(raw);
+      const column = table.addressColumn;
+      const r = normalize(checked);
       if (!r.ok) {
-        report({ line, column, code: r.reason, reason: r.message, value: raw });
+        report({ line, column, code: r.reason ?? refusedAs, reason: r.message, value: checked });
         continue;
       }
-      address = r.email;
+      const first = seen.get(r.address);
+      if (first !== undefined) {
+        report({
+          line,
+          column,
+          code: 'duplicate',
+          reason: `${r.address} already appears on line ${first}.`,
+          value: checked,
+        });
+        continue;
+      }
+      seen.set(r.address, line);
+      if (batcher.add({ address: r.address, fields: fieldsOf(table.header, record), line })) await batcher.flush();
     }
-    const first = seen.get(address);
-    if (first !== undefined) {
-      report({ line, column, code: 'duplicate', reason: `${address} already appears on line ${first}.`, value: raw });
-      continue;
-    }
-    seen.set(address, line);
-    const fields: Record<string, string> = {};
-    for (let i = 0; i < header.length; i++) {
-      const name = header[i] as string;
-      if (name !== '') fields[name] = record[i] as string;
-    }
-    batch.push({ address, fields, line });
-    if (batch.length >= batchSize) await flush();
   }
-  drainSkipped(Number.POSITIVE_INFINITY);
-  if (header === null) {
+  if (table === null) {
     throw new OutreachError(
       'CSV_INVALID',
       'The CSV file is empty: it needs a header row naming the columns, then one row per contact.',
@@ -594,7 +691,7 @@ export async function importContactsCsv(
       },
     );
   }
-  await flush();
+  await batcher.flush();
   // Parse errors and batch-level duplicates are reported out of step with the rows around them.
   result.rejected.sort((a, b) => a.line - b.line);
   return result;

@@ -193,6 +193,14 @@ export function createCampaignCommands(core: EngineCore, worker: EngineWorker) {
         ...(opts.addressColumn ? { addressColumn: opts.addressColumn } : {}),
         ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
         existing: (addresses: string[]) => tx((t) => t.existingAddresses(id, addresses)),
+        // A custom renderer normalises imported addresses as it does those of addContacts.
+        ...(options.renderer && {
+          normalizeAddress: (raw: string) =>
+            renderer.normalizeAddress(c.channel, raw, {
+              defaultCountry: opts.defaultCountry ?? options.defaultCountry,
+              allowedCountries: opts.allowedCountries ?? options.allowedCountries,
+            }),
+        }),
       },
       (rows) =>
         tx(async (t) => {
