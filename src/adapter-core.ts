@@ -9,8 +9,6 @@
  */
 export { toMs } from './duration.js';
 export { isOutreachError, OutreachError } from './errors.js';
-export { FAILURE_REASON_IDS, reasonForSendgridEvent, reasonForTwilioCode } from './failure-reasons.js';
+export { FAILURE_REASON_IDS, FAILURE_REASONS } from './failure-reasons.js';
 export { providerEventProblem } from './provider-event-check.js';
 export { emptyCounts } from './statuses.js';
-export { escapeHtml } from './templates/content-render.js';
-export { verifyUnsubscribeToken } from './templates/unsubscribe-token.js';

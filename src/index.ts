@@ -62,18 +62,9 @@ export type { CsvCell, CsvExportOptions, RowSource } from './export/csv-stream.j
 export type { MessageExportRow, MessagesCsvOptions } from './export/messages-csv.js';
 export { messagesCsv } from './export/messages-csv.js';
 export { neutralizeCell } from './export/neutralize-cell.js';
-export type { FailureReason, FailureReasonId, SendgridFailureFacts, TwilioErrorCode } from './failure-reasons.js';
-export {
-  FAILURE_REASON_IDS,
-  FAILURE_REASONS,
-  failureReason,
-  isFailureReasonId,
-  reasonForSendgridEvent,
-  reasonForTwilioCode,
-  SENDGRID_DROP_REASONS,
-  TWILIO_ERROR_CODES,
-  TWILIO_ERROR_REASONS,
-} from './failure-reasons.js';
+export type { FailureReason, FailureReasonId } from './failure-reasons.js';
+export { FAILURE_REASON_IDS, FAILURE_REASONS, failureReason, isFailureReasonId } from './failure-reasons.js';
+export type { WebhookRejection } from './internal/http.js';
 export type { Limits } from './limits.js';
 export { LIMITS } from './limits.js';
 export type { CampaignEvent } from './machines/campaign.js';
@@ -175,3 +166,5 @@ export {
   validateContent,
   verifyUnsubscribeToken,
 } from './templates/index.js';
+export type { UnsubscribeHandlerOptions } from './unsubscribe-handler.js';
+export { unsubscribeHandler } from './unsubscribe-handler.js';

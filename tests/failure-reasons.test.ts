@@ -1,5 +1,7 @@
-import { FAILURE_REASONS, reasonForSendgridEvent, reasonForTwilioCode } from 'campaign-lifecycle';
+import { FAILURE_REASONS } from 'campaign-lifecycle';
 import { describe, expect, it } from 'vitest';
+import { reasonForSendgridEvent } from '../adapters/sendgrid/index.js';
+import { reasonForTwilioCode } from '../adapters/twilio/index.js';
 
 describe('failure reasons: provider code mapping', () => {
   it('should map seed 001 codes to their reasons, keeping retryable flags', () => {

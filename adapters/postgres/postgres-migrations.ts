@@ -4,6 +4,7 @@
  */
 import { OutreachError } from 'campaign-lifecycle';
 import type { PgClientLike, PgLike } from './pg-connection.js';
+import { describe, RETRYABLE_SQLSTATES } from './pg-errors.js';
 
 /** One schema version: SQL run once, in order, inside the migration transaction. */
 export interface PostgresMigration {
@@ -162,7 +163,7 @@ export async function migratePostgres(pool: PgLike, schema = 'campaign_lifecycle
       return await migrateOnce(pool, schema);
     } catch (error) {
       const code = (error as { cause?: { code?: unknown } }).cause?.code;
-      if (attempt >= 4 || (code !== '40P01' && code !== '40001')) throw error;
+      if (attempt >= 4 || typeof code !== 'string' || !RETRYABLE_SQLSTATES.has(code)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
     }
   }
@@ -223,13 +224,4 @@ async function migrateOnce(pool: PgLike, schema: string): Promise<number[]> {
     client.off?.('error', onLost);
     client.release(broken);
   }
-}
-
-/** A one-line description of a driver error, with its SQLSTATE when there is one. */
-export function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${error.message} (code ${code})` : error.message;
-  }
-  return String(error);
 }

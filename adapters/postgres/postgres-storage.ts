@@ -11,12 +11,9 @@ import {
   type ContactRecord,
   type CounterDelta,
   type DeadlineRecord,
-  emptyCounts,
-  isOutreachError,
   type MessageFilter,
   type MessageLogEntry,
   type MessageRecord,
-  type MessageStatus,
   OutreachError,
   type Page,
   type Storage,
@@ -30,7 +27,9 @@ import {
   type PgLike,
   toPgLike,
 } from './pg-connection.js';
-import { COUNTER_COLUMNS, describe, migratePostgres, quoteSchema } from './postgres-migrations.js';
+import { describe, isConnectionLoss, isRetryable, mapError } from './pg-errors.js';
+import { migratePostgres, quoteSchema } from './postgres-migrations.js';
+import { counterRows, countersOf, type Row, statements } from './postgres-sql.js';
 
 /** Options of {@link postgresStorage}. */
 export interface PostgresStorageOptions {
@@ -62,155 +61,7 @@ export interface PostgresStorage extends Storage {
   migrate(): Promise<void>;
 }
 
-/** Counter shards per campaign: each connection adds to shard `backend pid % SHARDS`. */
-const SHARDS = 16;
-
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
-
-/** Whether an error means the connection is gone (so nothing was committed and the client must be discarded). */
-function isConnectionLoss(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') {
-    return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || /^E[A-Z]+$/.test(code);
-  }
-  return (
-    error instanceof Error &&
-    /connection terminated|connection timeout|connection error|not queryable/i.test(error.message)
-  );
-}
-
-function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** Turns a driver error into the library's error, keeping the driver error as `cause`. */
-function mapError(error: unknown, what: string): OutreachError {
-  if (isOutreachError(error)) return error;
-  const state = sqlState(error);
-  if (state === '23505') {
-    const detail = (error as { detail?: unknown }).detail;
-    return new OutreachError(
-      'CONFLICT',
-      `${what}: a record with this id already exists${typeof detail === 'string' ? ` (${detail})` : ''}.`,
-      {
-        cause: error,
-      },
-    );
-  }
-  return new OutreachError('STORAGE_ERROR', `${what} failed in Postgres: ${describe(error)}`, { cause: error });
-}
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-const MESSAGE_COLUMNS = `id, campaign_id AS "campaignId", contact_id AS "contactId", scope, channel, "to", status, state, context,
-  created_at::float8 AS "createdAt", updated_at::float8 AS "updatedAt"`;
-const MESSAGE_RECORDSET = `x(id text, "campaignId" text, "contactId" text, scope text, channel text, "to" text, status text,
-  state text, context json, "createdAt" bigint, "updatedAt" bigint)`;
-const CONTACT_COLUMNS = 'id, campaign_id AS "campaignId", address, fields, created_at::float8 AS "createdAt"';
-const DEADLINE_COLUMNS =
-  'id, kind, entity_id AS "entityId", campaign_id AS "campaignId", fire_at::float8 AS "fireAt", event';
-
-/** The SQL of one schema, built once per storage. */
-function statements(s: string) {
-  const counterList = COUNTER_COLUMNS.join(', ');
-  return {
-    insertCampaign: `INSERT INTO ${s}.campaigns (id, scope, channel, status, record) VALUES ($1, $2, $3, $4, $5::text::json)`,
-    getCampaign: `SELECT record FROM ${s}.campaigns WHERE id = $1`,
-    // A plain read of a campaign brings its counters along, for a getCounters right after it.
-    readCampaign: `SELECT c.record, ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `k.${c}`).join(', ')}
-      FROM ${s}.campaigns c, LATERAL (SELECT ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `coalesce(sum(${c}), 0)::float8 AS ${c}`).join(', ')}
-        FROM ${s}.counters WHERE campaign_id = c.id) k
-      WHERE c.id = $1`,
-    updateCampaign: `UPDATE ${s}.campaigns SET scope = $2, channel = $3, status = $4, record = $5::text::json WHERE id = $1 RETURNING id`,
-    // One round trip; every CTE sees the rows as they were, so the log is found through the messages being deleted.
-    deleteCampaign: `WITH
-      l AS (DELETE FROM ${s}.message_log WHERE message_id IN (SELECT id FROM ${s}.messages WHERE campaign_id = $1)),
-      m AS (DELETE FROM ${s}.messages WHERE campaign_id = $1),
-      c AS (DELETE FROM ${s}.contacts WHERE campaign_id = $1),
-      d AS (DELETE FROM ${s}.deadlines WHERE campaign_id = $1),
-      n AS (DELETE FROM ${s}.counters WHERE campaign_id = $1),
-      h AS (DELETE FROM ${s}.channel_claims WHERE campaign_id = $1),
-      k AS (DELETE FROM ${s}.seen_events WHERE campaign_id = $1)
-      DELETE FROM ${s}.campaigns WHERE id = $1`,
-    addCounters: `INSERT INTO ${s}.counters (campaign_id, shard, ${counterList}, opens, clicks)
-      SELECT x."campaignId", pg_backend_pid() % ${SHARDS}, ${COUNTER_COLUMNS.map((c) => `x.${c}`).join(', ')}, x.opens, x.clicks
-      FROM json_to_recordset($1::text::json) AS x("campaignId" text, ${COUNTER_COLUMNS.map((c) => `${c} bigint`).join(', ')}, opens bigint, clicks bigint)
-      ORDER BY x."campaignId"
-      ON CONFLICT (campaign_id, shard) DO UPDATE SET
-      ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `${c} = counters.${c} + EXCLUDED.${c}`).join(', ')}`,
-    getCounters: `SELECT ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `coalesce(sum(${c}), 0)::float8 AS ${c}`).join(', ')}
-      FROM ${s}.counters WHERE campaign_id = $1`,
-    claimChannel: `INSERT INTO ${s}.channel_claims (scope, channel, campaign_id) VALUES ($1, $2, $3)
-      ON CONFLICT DO NOTHING RETURNING campaign_id`,
-    channelHolder: `SELECT campaign_id FROM ${s}.channel_claims WHERE scope = $1 AND channel = $2`,
-    releaseChannel: `DELETE FROM ${s}.channel_claims WHERE scope = $1 AND channel = $2 AND campaign_id = $3`,
-    insertContacts: `INSERT INTO ${s}.contacts (id, campaign_id, address, fields, created_at)
-      SELECT x.id, x."campaignId", x.address, x.fields, x."createdAt"
-      FROM json_to_recordset($1::text::json) AS x(id text, "campaignId" text, address text, fields json, "createdAt" bigint)`,
-    getContacts: `SELECT ${CONTACT_COLUMNS} FROM ${s}.contacts WHERE id = ANY($1::text[])`,
-    listContacts: `SELECT ${CONTACT_COLUMNS} FROM ${s}.contacts WHERE campaign_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3`,
-    countContacts: `SELECT count(*)::float8 AS n FROM ${s}.contacts WHERE campaign_id = $1`,
-    existingAddresses: `SELECT DISTINCT address FROM ${s}.contacts WHERE campaign_id = $1 AND address = ANY($2::text[])`,
-    deleteAllContacts: `WITH d AS (DELETE FROM ${s}.contacts WHERE campaign_id = $1 RETURNING 1) SELECT count(*)::float8 AS n FROM d`,
-    deleteContacts: `WITH d AS (DELETE FROM ${s}.contacts WHERE campaign_id = $1 AND id = ANY($2::text[]) RETURNING 1)
-      SELECT count(*)::float8 AS n FROM d`,
-    insertMessages: `INSERT INTO ${s}.messages
-      (id, campaign_id, contact_id, scope, channel, "to", status, state, provider_message_id, context, created_at, updated_at)
-      SELECT x.id, x."campaignId", x."contactId", x.scope, x.channel, x."to", x.status, x.state,
-        x.context->>'providerMessageId', x.context, x."createdAt", x."updatedAt"
-      FROM json_to_recordset($1::text::json) AS ${MESSAGE_RECORDSET}`,
-    getMessage: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages WHERE id = $1`,
-    existingMessages: `SELECT id FROM ${s}.messages WHERE id = ANY($1::text[])`,
-    lockMessages: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
-    lockByProvider: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages
-      WHERE channel = $1 AND provider_message_id = ANY($2::text[]) AND provider_message_id IS NOT NULL ORDER BY id FOR UPDATE`,
-    claimMessages: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages
-      WHERE campaign_id = $1 AND state = $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
-    updateMessages: `UPDATE ${s}.messages AS m SET campaign_id = x."campaignId", contact_id = x."contactId", scope = x.scope,
-      channel = x.channel, "to" = x."to", status = x.status, state = x.state,
-      provider_message_id = x.context->>'providerMessageId', context = x.context,
-      created_at = x."createdAt", updated_at = x."updatedAt"
-      FROM json_to_recordset($1::text::json) AS ${MESSAGE_RECORDSET}
-      WHERE m.id = x.id RETURNING m.id`,
-    listMessages: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages WHERE campaign_id = $1
-      AND ($2::text[] IS NULL OR status = ANY($2::text[])) AND ($3::text IS NULL OR id > $3) ORDER BY id LIMIT $4`,
-    appendLog: `INSERT INTO ${s}.message_log (message_id, campaign_id, at, event, from_status, to_status, changed, detail)
-      SELECT x."messageId", x."campaignId", x.at, x.event, x."from", x."to", x.changed, x.detail
-      FROM ROWS FROM (json_to_recordset($1::text::json) AS ("messageId" text, "campaignId" text, at bigint,
-        event text, "from" text, "to" text, changed boolean, detail json))
-        WITH ORDINALITY AS x("messageId", "campaignId", at, event, "from", "to", changed, detail, n)
-      ORDER BY x.n`,
-    listLog: `SELECT message_id AS "messageId", campaign_id AS "campaignId", at::float8 AS at, event, from_status AS "from",
-      to_status AS "to", changed, detail FROM ${s}.message_log WHERE message_id = $1 ORDER BY seq`,
-    upsertDeadlines: `INSERT INTO ${s}.deadlines (id, kind, entity_id, campaign_id, fire_at, event)
-      SELECT x.id, x.kind, x."entityId", x."campaignId", x."fireAt", x.event
-      FROM json_to_recordset($1::text::json) AS x(id text, kind text, "entityId" text, "campaignId" text, "fireAt" bigint, event json)
-      ORDER BY x.id
-      ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, entity_id = EXCLUDED.entity_id,
-        campaign_id = EXCLUDED.campaign_id, fire_at = EXCLUDED.fire_at, event = EXCLUDED.event`,
-    deleteDeadlines: `DELETE FROM ${s}.deadlines WHERE id = ANY($1::text[])`,
-    // Waits for a concurrent taker's row lock; once it commits, the row is gone and not returned here.
-    takeDeadlines: `DELETE FROM ${s}.deadlines WHERE id = ANY($1::text[]) RETURNING id`,
-    takeDueDeadlines: `DELETE FROM ${s}.deadlines WHERE id IN (
-        SELECT id FROM ${s}.deadlines WHERE fire_at <= $1 ORDER BY fire_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-      RETURNING ${DEADLINE_COLUMNS}`,
-    nextDeadlineAt: `SELECT fire_at::float8 AS "fireAt" FROM ${s}.deadlines ORDER BY fire_at LIMIT 1`,
-    addSuppressions: `INSERT INTO ${s}.suppressions (scope, channel, address, source, at)
-      SELECT DISTINCT ON (x.scope, x.channel, x.address) x.scope, x.channel, x.address, x.source, x.at
-      FROM ROWS FROM (json_to_recordset($1::text::json) AS (scope text, channel text, address text, source text, at bigint))
-        WITH ORDINALITY AS x(scope, channel, address, source, at, n)
-      ORDER BY x.scope, x.channel, x.address, x.n
-      ON CONFLICT DO NOTHING`,
-    removeSuppression: `DELETE FROM ${s}.suppressions WHERE scope = $1 AND channel = $2 AND address = $3 RETURNING 1`,
-    suppressedAmong: `SELECT address FROM ${s}.suppressions WHERE scope = $1 AND channel = $2 AND address = ANY($3::text[])`,
-    markSeen: `INSERT INTO ${s}.seen_events (key, campaign_id)
-      SELECT k, c FROM unnest($1::text[], $2::text[]) AS x(k, c) ORDER BY k
-      ON CONFLICT DO NOTHING RETURNING key`,
-  };
-}
-
-type Row = Record<string, unknown>;
 
 /** What one attempt of a transaction knows about itself. */
 interface TxState {
@@ -247,34 +98,6 @@ const noHeldWrites = (): HeldWrites => ({
   upsertDeadlines: new Map(),
   counters: [],
 });
-
-/** The counters in a row of sums (absent: zero). */
-function countersOf(row: Row): CampaignCounters {
-  const counts = emptyCounts();
-  for (const c of COUNTER_COLUMNS) counts[c as MessageStatus] = Number(row[c] ?? 0);
-  return { counts, opens: Number(row.opens ?? 0), clicks: Number(row.clicks ?? 0) };
-}
-
-/** Sums counter deltas per campaign; drops campaigns whose sums are all zero. */
-function counterRows(deltas: readonly CounterDelta[]): Record<string, unknown>[] {
-  const sums = new Map<string, Record<string, number>>();
-  for (const d of deltas) {
-    let row = sums.get(d.campaignId);
-    if (!row) {
-      row = { opens: 0, clicks: 0 };
-      for (const c of COUNTER_COLUMNS) row[c] = 0;
-      sums.set(d.campaignId, row);
-    }
-    if (d.counts) for (const [status, n] of Object.entries(d.counts)) row[status] = (row[status] ?? 0) + (n ?? 0);
-    row.opens = (row.opens ?? 0) + (d.opens ?? 0);
-    row.clicks = (row.clicks ?? 0) + (d.clicks ?? 0);
-  }
-  const rows: Record<string, unknown>[] = [];
-  for (const [campaignId, row] of sums) {
-    if (Object.values(row).some((n) => n !== 0)) rows.push({ campaignId, ...row });
-  }
-  return rows;
-}
 
 /**
  * Creates storage in PostgreSQL (through `pg`) or PGlite. Tables live in their own schema and are
@@ -724,15 +547,14 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       } catch (error) {
         await rollback();
         const raw = state.failure?.raw;
-        if (raw !== undefined && (RETRYABLE_SQLSTATES.has(sqlState(raw) ?? '') || isConnectionLoss(raw)))
-          return { retry: raw };
+        if (raw !== undefined && (isRetryable(raw) || isConnectionLoss(raw))) return { retry: raw };
         throw error;
       }
       if (state.failure) {
         // fn swallowed a failed statement; Postgres would turn COMMIT into ROLLBACK, so say so.
         await rollback();
         const raw = state.failure.raw;
-        if (RETRYABLE_SQLSTATES.has(sqlState(raw) ?? '') || isConnectionLoss(raw)) return { retry: raw };
+        if (isRetryable(raw) || isConnectionLoss(raw)) return { retry: raw };
         throw state.failure.mapped;
       }
       state.open = false;
@@ -742,7 +564,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       } catch (error) {
         // A failed COMMIT ends the transaction; the ROLLBACK makes sure of it whatever the driver did.
         await rollback();
-        if (RETRYABLE_SQLSTATES.has(sqlState(error) ?? '')) return { retry: error };
+        if (isRetryable(error)) return { retry: error };
         if (isConnectionLoss(error)) discard = error instanceof Error ? error : new Error(String(error));
         // A connection lost during COMMIT may or may not have committed: never re-run.
         throw new OutreachError(

@@ -1,9 +1,10 @@
 /**
- * The SendGrid email transport, Event Webhook parsing, signed-webhook verification and a web webhook handler.
+ * The SendGrid email transport, Event Webhook parsing, signed-webhook verification, a web webhook handler and
+ * SendGrid's failure-reason mapping. (`unsubscribeHandler` serves any email provider: it is in the root entry.)
  * @module campaign-lifecycle/sendgrid
  */
 
-export type { WebhookRejection } from '../twilio/provider-http.js';
+export type { WebhookRejection } from '../../src/internal/http.js';
 export type { ParsedSendgridEvents, ParseSendgridEventsOptions, RejectedSendgridEvent } from './sendgrid-events.js';
 export {
   parseSendgridEvents,
@@ -14,6 +15,8 @@ export {
   SENDGRID_SUPPRESSION_EVENT_MAP,
   sendgridTimestampMs,
 } from './sendgrid-events.js';
+export type { SendgridFailureFacts } from './sendgrid-failure-reasons.js';
+export { reasonForSendgridEvent, SENDGRID_DROP_REASONS } from './sendgrid-failure-reasons.js';
 export type { VerifySendgridSignatureInput } from './sendgrid-signature.js';
 export {
   derSignatureToRaw,
@@ -25,5 +28,3 @@ export type { SendgridTransportOptions } from './sendgrid-transport.js';
 export { sendgridMailBody, sendgridTransport } from './sendgrid-transport.js';
 export type { SendgridWebhookHandlerOptions } from './sendgrid-webhook-handler.js';
 export { sendgridWebhookHandler } from './sendgrid-webhook-handler.js';
-export type { UnsubscribeHandlerOptions } from './unsubscribe-handler.js';
-export { unsubscribeHandler } from './unsubscribe-handler.js';

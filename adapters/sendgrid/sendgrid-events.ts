@@ -2,8 +2,9 @@
  * SendGrid Event Webhook batches → normalised status events.
  */
 import type { StatusEvent, SuppressionEvent } from 'campaign-lifecycle';
-import { OutreachError, providerEventProblem, reasonForSendgridEvent } from 'campaign-lifecycle';
-import { clip } from '../twilio/provider-http.js';
+import { OutreachError, providerEventProblem } from 'campaign-lifecycle';
+import { clip } from '../../src/internal/http.js';
+import { reasonForSendgridEvent } from './sendgrid-failure-reasons.js';
 
 /** The custom arg that carries our message id (the transport sets it; SendGrid merges it into each event). */
 export const SENDGRID_MESSAGE_ID_ARG = 'message_id';

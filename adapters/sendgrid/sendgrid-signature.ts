@@ -2,7 +2,7 @@
  * SendGrid Signed Event Webhook verification with Web Crypto: ECDSA P-256 / SHA-256 over the
  * timestamp header followed by the raw body bytes.
  */
-import { fromBase64 } from '../twilio/provider-http.js';
+import { fromBase64 } from '../../src/internal/encoding.js';
 
 /** The header that carries the base64 DER signature. */
 export const SENDGRID_SIGNATURE_HEADER = 'X-Twilio-Email-Event-Webhook-Signature';

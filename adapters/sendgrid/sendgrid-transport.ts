@@ -12,7 +12,7 @@ import type {
   TransportLimits,
 } from 'campaign-lifecycle';
 import { OutreachError } from 'campaign-lifecycle';
-import { callProvider, clip, parseRetryAfter, tryParseJson } from '../twilio/provider-http.js';
+import { callProvider, clip, parseRetryAfter, tryParseJson } from '../../src/internal/http.js';
 import { SENDGRID_CAMPAIGN_ID_ARG, SENDGRID_MESSAGE_ID_ARG } from './sendgrid-events.js';
 
 /** Options of {@link sendgridTransport}. */

@@ -3,7 +3,7 @@
  */
 import type { Clock, EventSink } from 'campaign-lifecycle';
 import { isOutreachError } from 'campaign-lifecycle';
-import { readBodyWithLimit, reportingRejections, type WebhookRejection } from '../twilio/provider-http.js';
+import { readBodyWithLimit, reportingRejections, type WebhookRejection } from '../../src/internal/http.js';
 import { parseSendgridEvents } from './sendgrid-events.js';
 import {
   importSendgridPublicKey,

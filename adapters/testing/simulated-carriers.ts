@@ -13,13 +13,15 @@ import {
   type OutgoingSms,
   OutreachError,
   type ProviderEvent,
-  reasonForSendgridEvent,
-  reasonForTwilioCode,
   type SendResult,
   type SmsTransport,
   type TransportLimits,
   toMs,
 } from 'campaign-lifecycle';
+// The simulated carriers play Twilio and SendGrid, so they read the same provider tables as the real
+// adapters (pure data modules, no HTTP): the one place an adapter reaches into another.
+import { reasonForSendgridEvent } from '../sendgrid/sendgrid-failure-reasons.js';
+import { reasonForTwilioCode } from '../twilio/twilio-error-codes.js';
 
 /** What happens to one SMS. */
 export type SmsOutcome =

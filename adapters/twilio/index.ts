@@ -3,7 +3,7 @@
  * @module campaign-lifecycle/twilio
  */
 
-export type { WebhookRejection } from './provider-http.js';
+export type { WebhookRejection } from '../../src/internal/http.js';
 export type { ParseTwilioInboundOptions, ParseTwilioStatusCallbackOptions, TwilioForm } from './twilio-callbacks.js';
 export {
   isTwilioInbound,
@@ -15,6 +15,8 @@ export {
   TWILIO_OPT_OUT_KEYWORDS,
   TWILIO_STATUS_MAP,
 } from './twilio-callbacks.js';
+export type { TwilioErrorCode } from './twilio-error-codes.js';
+export { reasonForTwilioCode, TWILIO_ERROR_CODES } from './twilio-error-codes.js';
 export type { TwilioParams, VerifyTwilioSignatureInput } from './twilio-signature.js';
 export {
   computeTwilioSignature,

@@ -2,8 +2,9 @@
  * Twilio status callbacks and inbound messages → normalised provider events.
  */
 import type { StatusEvent, SuppressionEvent } from 'campaign-lifecycle';
-import { OutreachError, providerEventProblem, reasonForTwilioCode } from 'campaign-lifecycle';
-import { clip } from './provider-http.js';
+import { OutreachError, providerEventProblem } from 'campaign-lifecycle';
+import { clip } from '../../src/internal/http.js';
+import { reasonForTwilioCode } from './twilio-error-codes.js';
 
 /** A Twilio webhook form: the parsed body, or a plain record of its fields. */
 export type TwilioForm = URLSearchParams | Readonly<Record<string, string>>;

@@ -4,7 +4,7 @@
  * accepts, and the `bodySHA256` JSON variant.
  * It follows twilio-node's `validateRequest` / `validateRequestWithBody` step by step.
  */
-import { fromBase64, timingSafeEqual, toBase64, toHex } from './provider-http.js';
+import { fromBase64, timingSafeEqual, toBase64, toHex } from '../../src/internal/encoding.js';
 
 /** Form parameters as a signature sees them: a repeated name carries several values. */
 export type TwilioParams = URLSearchParams | Readonly<Record<string, string | readonly string[]>>;

@@ -12,9 +12,10 @@ import type {
   SmsTransport,
   TransportLimits,
 } from 'campaign-lifecycle';
-import { OutreachError, reasonForTwilioCode } from 'campaign-lifecycle';
-import { basicAuth, callProvider, clip, parseRetryAfter, tryParseJson } from './provider-http.js';
+import { OutreachError } from 'campaign-lifecycle';
+import { basicAuth, callProvider, clip, parseRetryAfter, tryParseJson } from '../../src/internal/http.js';
 import { TWILIO_MESSAGE_ID_PARAM, TWILIO_STATUS_MAP } from './twilio-callbacks.js';
+import { reasonForTwilioCode } from './twilio-error-codes.js';
 
 /** Account credentials: the auth token, or an API key (recommended for production). */
 export type TwilioCredentials =

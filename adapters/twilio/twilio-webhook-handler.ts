@@ -4,7 +4,7 @@
  */
 import type { EventSink, ProviderEvent } from 'campaign-lifecycle';
 import { isOutreachError } from 'campaign-lifecycle';
-import { readBodyWithLimit, reportingRejections, type WebhookRejection } from './provider-http.js';
+import { readBodyWithLimit, reportingRejections, type WebhookRejection } from '../../src/internal/http.js';
 import { isTwilioInbound, parseTwilioInbound, parseTwilioStatusCallback } from './twilio-callbacks.js';
 import { createTwilioVerifier } from './twilio-signature.js';
 

@@ -17,9 +17,16 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createOutreach, type EmailTransport, type Outreach, type SmsTransport, systemClock } from 'campaign-lifecycle';
+import {
+  createOutreach,
+  type EmailTransport,
+  type Outreach,
+  type SmsTransport,
+  systemClock,
+  unsubscribeHandler,
+} from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
-import { sendgridTransport, sendgridWebhookHandler, unsubscribeHandler } from 'campaign-lifecycle/sendgrid';
+import { sendgridTransport, sendgridWebhookHandler } from 'campaign-lifecycle/sendgrid';
 import { simulatedEmailCarrier, simulatedSmsCarrier } from 'campaign-lifecycle/testing';
 import { twilioTransport, twilioWebhookHandler } from 'campaign-lifecycle/twilio';
 

@@ -4,6 +4,7 @@
  * Format: `base64url(JSON payload) "." base64url(HMAC-SHA256(secret, first part))`.
  */
 import { OutreachError } from '../errors.js';
+import { fromBase64Url, toBase64Url } from '../internal/encoding.js';
 import type { Channel } from '../statuses.js';
 
 /** What an unsubscribe token proves. */
@@ -62,19 +63,6 @@ const MAX_TOKEN_LENGTH = 4096;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i] as number);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64Url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
 
 // Importing a key per message would cost more than the HMAC itself; campaigns use one secret.
 const keys = new Map<string, Promise<CryptoKey>>();
@@ -143,17 +131,15 @@ export async function verifyUnsubscribeToken(
     throw refused('it is malformed');
   }
   const [body, signature] = token.split('.') as [string, string];
-  let signatureBytes: Uint8Array;
-  try {
-    signatureBytes = fromBase64Url(signature);
-  } catch {
-    throw refused('it is malformed');
-  }
+  const signatureBytes = fromBase64Url(signature);
+  if (signatureBytes === null) throw refused('it is malformed');
   const ok = await globalThis.crypto.subtle.verify('HMAC', key, new Uint8Array(signatureBytes), encoder.encode(body));
   if (!ok) throw refused('its signature does not match');
+  const bodyBytes = fromBase64Url(body);
+  if (bodyBytes === null) throw refused('it is malformed');
   let wire: unknown;
   try {
-    wire = JSON.parse(decoder.decode(fromBase64Url(body)));
+    wire = JSON.parse(decoder.decode(bodyBytes));
   } catch {
     throw refused('it is malformed');
   }

@@ -5,17 +5,12 @@
  * SOURCE.md). Where an artifact lists a value the adapters do not handle, a test here fails.
  */
 import { readFileSync } from 'node:fs';
-import {
-  FAILURE_REASONS,
-  SENDGRID_DROP_REASONS,
-  StatusEventSchema,
-  SuppressionEventSchema,
-  TWILIO_ERROR_CODES,
-} from 'campaign-lifecycle';
+import { FAILURE_REASONS, StatusEventSchema, SuppressionEventSchema } from 'campaign-lifecycle';
 import { sampleEmail, sampleSms } from 'campaign-lifecycle/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   parseSendgridEvents,
+  SENDGRID_DROP_REASONS,
   SENDGRID_EVENT_MAP,
   SENDGRID_SUPPRESSION_EVENT_MAP,
   sendgridTransport,
@@ -24,6 +19,7 @@ import {
 import {
   isTwilioInbound,
   parseTwilioStatusCallback,
+  TWILIO_ERROR_CODES,
   TWILIO_STATUS_MAP,
   twilioTransport,
   verifyTwilioSignature,
@@ -160,7 +156,7 @@ describe('Twilio OpenAPI api_v2010: create Message', () => {
 
 describe("Twilio's error catalogue", () => {
   const byCode = new Map(catalogue.errors.map((e) => [String(e.code), e]));
-  const source = readFileSync(new URL('../../src/failure-reasons.ts', import.meta.url), 'utf8');
+  const source = readFileSync(new URL('../../adapters/twilio/twilio-error-codes.ts', import.meta.url), 'utf8');
   const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 
   it.each(Object.entries(TWILIO_ERROR_CODES))('should map code %s under its catalogue title', (code, entry) => {

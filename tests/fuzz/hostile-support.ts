@@ -11,6 +11,7 @@ import {
   isOutreachError,
   type Outreach,
   type Storage,
+  unsubscribeHandler,
 } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { postgresStorage } from 'campaign-lifecycle/postgres';
@@ -18,7 +19,7 @@ import { createFakeClock, type FakeClock } from 'campaign-lifecycle/testing';
 import fc from 'fast-check';
 import pg from 'pg';
 import twilio from 'twilio';
-import { sendgridWebhookHandler, unsubscribeHandler, type WebhookRejection } from '../../adapters/sendgrid/index.js';
+import { sendgridWebhookHandler, type WebhookRejection } from '../../adapters/sendgrid/index.js';
 import { twilioWebhookHandler } from '../../adapters/twilio/index.js';
 import { mail, phone, readyCampaign } from '../engine/harness.js';
 import { engineSnapshot, nastyString } from './fuzz-support.js';

@@ -9,16 +9,16 @@
  */
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import * as providerHttp from '../../adapters/twilio/provider-http.js';
 import { computeTwilioSignature, verifyTwilioSignature } from '../../adapters/twilio/twilio-signature.js';
+import * as encoding from '../../src/internal/encoding.js';
 import { fuzzParams } from '../fuzz/fuzz-support.js';
 
-vi.mock('../../adapters/twilio/provider-http.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../adapters/twilio/provider-http.js')>();
+vi.mock('../../src/internal/encoding.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/internal/encoding.js')>();
   return { ...real, timingSafeEqual: vi.fn(real.timingSafeEqual) };
 });
 
-const compare = vi.mocked(providerHttp.timingSafeEqual);
+const compare = vi.mocked(encoding.timingSafeEqual);
 const TOKEN = 'auth-token-for-constant-time';
 const URL_SIGNED = 'https://hooks.example.com:8443/twilio/status?messageId=msg_1';
 const PARAMS = { MessageSid: 'SM1', MessageStatus: 'delivered' };

@@ -9,12 +9,12 @@ import {
   type EmailTransport,
   type Message,
   type Outreach,
+  unsubscribeHandler,
   verifyUnsubscribeToken,
 } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { createFakeClock, type FakeClock } from 'campaign-lifecycle/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unsubscribeHandler } from '../../adapters/sendgrid/index.js';
 import { mail, readyCampaign } from '../engine/harness.js';
 import { engineSnapshot } from '../fuzz/fuzz-support.js';
 import { serveWebHandler } from '../twilio/loopback-http.js';

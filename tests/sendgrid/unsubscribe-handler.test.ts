@@ -4,11 +4,11 @@ import {
   type EventSink,
   type IngestResult,
   type ProviderEvent,
+  unsubscribeHandler,
 } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { createFakeClock, simulatedEmailCarrier } from 'campaign-lifecycle/testing';
 import { describe, expect, it } from 'vitest';
-import { unsubscribeHandler } from '../../adapters/sendgrid/index.js';
 
 const SECRET = 'unsubscribe-secret-for-tests-0123';
 const BASE = 'https://example.org/unsubscribe';

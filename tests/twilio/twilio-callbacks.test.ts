@@ -1,8 +1,9 @@
-import { StatusEventSchema, SuppressionEventSchema, TWILIO_ERROR_REASONS } from 'campaign-lifecycle';
+import { StatusEventSchema, SuppressionEventSchema } from 'campaign-lifecycle';
 import { describe, expect, it } from 'vitest';
 import {
   parseTwilioInbound,
   parseTwilioStatusCallback,
+  TWILIO_ERROR_CODES,
   TWILIO_OPT_IN_KEYWORDS,
   TWILIO_OPT_OUT_KEYWORDS,
 } from '../../adapters/twilio/index.js';
@@ -46,7 +47,7 @@ describe('twilio: status callbacks, every MessageStatus', () => {
 });
 
 describe('twilio: status callbacks, every mapped ErrorCode', () => {
-  it.each(Object.entries(TWILIO_ERROR_REASONS))(
+  it.each(Object.entries(TWILIO_ERROR_CODES).map(([code, e]) => [code, e.reason]))(
     'should map ErrorCode %s to %s on undelivered and failed',
     (code, reason) => {
       for (const status of ['undelivered', 'failed']) {
@@ -64,7 +65,7 @@ describe('twilio: status callbacks, every mapped ErrorCode', () => {
     (code) => {
       expect(
         parseTwilioStatusCallback(form({ MessageStatus: 'undelivered', ErrorCode: code }), { url: URL_ }).reason,
-      ).toBe(TWILIO_ERROR_REASONS[code]);
+      ).toBe(TWILIO_ERROR_CODES[code]?.reason);
     },
   );
 

@@ -2,10 +2,14 @@
  * The Twilio error codes the catalogue review found unmapped or misread, through the parser, the
  * transport and a manual retry.
  */
-import { reasonForTwilioCode, TWILIO_ERROR_CODES } from 'campaign-lifecycle';
 import { sampleSms } from 'campaign-lifecycle/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTwilioStatusCallback, twilioTransport } from '../../adapters/twilio/index.js';
+import {
+  parseTwilioStatusCallback,
+  reasonForTwilioCode,
+  TWILIO_ERROR_CODES,
+  twilioTransport,
+} from '../../adapters/twilio/index.js';
 import { harness, phone, readyCampaign, statusesOf } from '../engine/harness.js';
 import { fakeProvider, json, type Loopback } from './loopback-http.js';
 

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { createOutreach, createUnsubscribeToken, type Outreach } from 'campaign-lifecycle';
+import { createOutreach, createUnsubscribeToken, type Outreach, unsubscribeHandler } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { createFakeClock, type FakeClock } from 'campaign-lifecycle/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +8,6 @@ import {
   SENDGRID_TIMESTAMP_HEADER,
   sendgridTransport,
   sendgridWebhookHandler,
-  unsubscribeHandler,
 } from '../../adapters/sendgrid/index.js';
 import { fakeProvider } from '../twilio/loopback-http.js';
 import { recordIngest, serveRoutes, snapshot } from './webhook-server.js';

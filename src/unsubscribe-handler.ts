@@ -1,10 +1,15 @@
 /**
  * The web handler behind the email unsubscribe link: RFC 8058 one-click POSTs from mailbox
- * providers, and a confirmation page for people who open the link in a browser.
+ * providers, and a confirmation page for people who open the link in a browser. It belongs to the
+ * core beside the tokens it verifies: the engine signs the link into every email whatever the
+ * transport, so the handler serves any email provider.
  */
-import type { Clock, EventSink, ProviderEvent, UnsubscribeTokenPayload } from 'campaign-lifecycle';
-import { escapeHtml, isOutreachError, OutreachError, verifyUnsubscribeToken } from 'campaign-lifecycle';
-import { readBodyWithLimit, reportingRejections, type WebhookRejection } from '../twilio/provider-http.js';
+import { isOutreachError, OutreachError } from './errors.js';
+import { readBodyWithLimit, reportingRejections, type WebhookRejection } from './internal/http.js';
+import type { Clock } from './ports/clock.js';
+import type { EventSink, ProviderEvent } from './provider-events.js';
+import { escapeHtml } from './templates/content-render.js';
+import { type UnsubscribeTokenPayload, verifyUnsubscribeToken } from './templates/unsubscribe-token.js';
 
 /** Options of {@link unsubscribeHandler}. */
 export interface UnsubscribeHandlerOptions {

@@ -1,9 +1,14 @@
 /**
- * HTTP helpers shared by the Twilio and SendGrid adapters: one provider call with a timeout and
- * the pre-send / unknown classification of a failed `fetch`, `Retry-After`, bounded body reads,
- * base64 and a constant-time comparison. Web standards only, so both adapters run on Bun, Deno
- * and edge runtimes. Internal: neither entry exports this module.
+ * HTTP helpers shared by the provider adapters and the core's unsubscribe handler: one provider
+ * call with a timeout and the pre-send / unknown classification of a failed `fetch`,
+ * `Retry-After`, bounded body reads, Basic auth and the 4xx reporting of web handlers. Web
+ * standards only, so they run on Bun, Deno and edge runtimes. Internal: no entry exports this
+ * module. The adapters import it by relative path (never through `campaign-lifecycle`), and the
+ * JavaScript build puts it in one chunk shared by the entries that use it. It imports only
+ * ./encoding.ts.
+ * @internal
  */
+import { toBase64 } from './encoding.js';
 
 /**
  * Error codes that prove the request never left this host: the connection was refused, the
@@ -204,44 +209,6 @@ export async function readBodyWithLimit(request: Request, maxBytes: number): Pro
     at += c.byteLength;
   }
   return out;
-}
-
-/** Base64 of bytes (standard alphabet, padded). */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
-/** Decodes strict base64 (standard alphabet, optional padding); `null` when malformed. */
-export function fromBase64(text: string): Uint8Array | null {
-  const t = text.trim();
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/.test(t)) return null;
-  try {
-    const binary = atob(t);
-    const out = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-    return out;
-  } catch {
-    return null;
-  }
-}
-
-/** Lower-case hex of bytes. */
-export function toHex(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
-}
-
-/** Compares two strings in time that depends only on their lengths, not on where they differ. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }
 
 /** Basic auth header value for `user:password` (UTF-8). */

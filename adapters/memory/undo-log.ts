@@ -1,0 +1,38 @@
+import { OutreachError } from 'campaign-lifecycle';
+
+/** Puts back what one write changed. */
+export type Undo = () => void;
+
+/**
+ * The undo log and the lock: transactions run one at a time, each write records how to put back what
+ * it changed, and a transaction that throws is undone newest first.
+ */
+export class UndoLog {
+  private log: Undo[] | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Records how to undo a write of the running transaction. */
+  record(fn: Undo): void {
+    if (this.log === null) throw new OutreachError('STORAGE_ERROR', 'Storage used outside a transaction.');
+    this.log.push(fn);
+  }
+
+  /** Runs `fn` after every transaction before it; undoes its writes if it throws. */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const attempt = async () => {
+      const log: Undo[] = [];
+      this.log = log;
+      try {
+        return await fn();
+      } catch (error) {
+        for (let i = log.length - 1; i >= 0; i--) (log[i] as Undo)();
+        throw error;
+      } finally {
+        this.log = null;
+      }
+    };
+    const result = this.tail.then(attempt, attempt);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
