@@ -15,7 +15,8 @@ import { LIMITS } from '../limits.js';
 import type { Channel } from '../statuses.js';
 import { textProblem } from '../validation.js';
 import { normalizeEmail } from './email.js';
-import { assertCountryCodes, type CountryCode, normalizePhone } from './phone.js';
+import { assertCountryCodes, type CountryCode } from './phone.js';
+import { availableThreads, checkPhonesHere, type PhonePool, startPhonePool } from './phone-pool.js';
 
 /**
  * Where a CSV comes from: text, bytes, a web `ReadableStream`, or any (async) iterable of text or
@@ -60,7 +61,20 @@ export interface CsvImportOptions {
    * `invalid_number` (SMS) or `invalid_email` (email), with the normaliser's message.
    */
   normalizeAddress?: ((raw: string) => AddressCheck) | undefined;
+  /**
+   * Threads that check phone numbers (SMS with the built-in rules only). By default one per core,
+   * started once a file has passed {@link PARALLEL_FROM} numbers, where the runtime has worker
+   * threads (Node, Bun, Deno); `1` checks every number on the calling thread. The results are the
+   * same either way, in the same order.
+   */
+  threads?: number | undefined;
 }
+
+/**
+ * Numbers an SMS import checks on the calling thread before it starts worker threads (when
+ * `threads` is not given): a small file never pays for starting them.
+ */
+export const PARALLEL_FROM = 5_000;
 
 /** What an address normaliser says about one cell: the normalised address, or why it is refused. */
 export type AddressCheck =
@@ -212,7 +226,10 @@ function checkHeader(record: string[]): string[] {
 }
 
 function validateOptions(options: CsvImportOptions): void {
-  const { batchSize, maxRows } = options;
+  const { batchSize, maxRows, threads } = options;
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 256)) {
+    throw new OutreachError('VALIDATION_FAILED', `threads must be a whole number from 1 to 256, got ${threads}.`);
+  }
   if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
     throw new OutreachError('VALIDATION_FAILED', `batchSize must be a positive whole number, got ${batchSize}.`);
   }
@@ -487,18 +504,109 @@ function checkRow(table: Table, record: readonly string[], line: number): Reject
   return { line, column, code: 'missing_address', reason: `The "${column}" cell is empty.` };
 }
 
-/** The built-in address rules: libphonenumber-js for SMS, the email check for email. */
-function builtInNormalizer(options: CsvImportOptions): (raw: string) => AddressCheck {
-  if (options.channel === 'email') {
-    return (raw) => {
-      const r = normalizeEmail(raw);
-      return r.ok ? { ok: true, address: r.email } : { ok: false, message: r.message, reason: r.reason };
-    };
-  }
-  const phoneOptions = { defaultCountry: options.defaultCountry, allowedCountries: options.allowedCountries };
+/** An address checked: the normalised address, or why it is refused (the compact form threads pass). */
+type Checked = string | { readonly message: string; readonly reason?: AddressRejection | undefined };
+
+/**
+ * Checks the address cells of one piece of the file, in order: on the calling thread (returning the
+ * checks), or on the pool's worker threads (returning a promise of them).
+ */
+type AddressChecker = (raws: string[]) => Checked[] | Promise<Checked[]>;
+
+/** An address checker and its life: whether it is starting threads (it needs event-loop turns), and its end. */
+interface Checker {
+  readonly check: AddressChecker;
+  starting(): boolean;
+  close(): Promise<void>;
+}
+
+/** A checker that works on the calling thread alone. */
+const onThisThread = (check: AddressChecker): Checker => ({ check, starting: () => false, close: async () => {} });
+
+/**
+ * One turn of the event loop, so that worker answers (and a pool starting) are taken in while the
+ * calling thread reads on: `setImmediate` where there is one, a zero timeout elsewhere.
+ */
+function nextTurn(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
+}
+
+/** Checks on the calling thread with one function per address. */
+function checkEach(check: (raw: string) => Checked): AddressChecker {
+  return (raws) => {
+    const out = new Array<Checked>(raws.length);
+    for (let i = 0; i < raws.length; i++) out[i] = check(raws[i] as string);
+    return out;
+  };
+}
+
+/** A custom normaliser's answers in the compact form. */
+function fromNormalizer(normalize: (raw: string) => AddressCheck): (raw: string) => Checked {
   return (raw) => {
-    const r = normalizePhone(raw, phoneOptions);
-    return r.ok ? { ok: true, address: r.e164 } : { ok: false, message: r.message, reason: r.reason };
+    const r = normalize(raw);
+    return r.ok ? r.address : { message: r.message, reason: r.reason };
+  };
+}
+
+/** The email rules in the compact form. */
+function checkEmail(raw: string): Checked {
+  const r = normalizeEmail(raw);
+  return r.ok ? r.email : { message: r.message, reason: r.reason };
+}
+
+/**
+ * The SMS checker of the built-in rules: the calling thread until {@link PARALLEL_FROM} numbers (or
+ * at once when `threads` is given), then a pool of worker threads where the runtime has them, with
+ * the calling thread taking a piece itself whenever every worker already has two. A piece a worker
+ * fails on is checked on the calling thread, so a broken worker costs speed, not rows.
+ */
+function phoneChecker(options: CsvImportOptions): Checker {
+  const phoneOptions = { defaultCountry: options.defaultCountry, allowedCountries: options.allowedCountries };
+  const here = (raws: readonly string[]) => checkPhonesHere(raws, phoneOptions);
+  const wanted = options.threads;
+  if (wanted === 1) return { check: here, starting: () => false, close: async () => {} };
+  let seen = 0;
+  let closed = false;
+  let started = false;
+  let pool: Promise<PhonePool | null> | null = null;
+  let ready: PhonePool | null = null;
+  // Where there are no workers, and whenever every worker already has a batch running and one
+  // waiting, the calling thread checks the piece itself rather than wait.
+  const dispatch = (p: PhonePool | null, raws: string[]) =>
+    p === null || p.pending >= p.threads * 2
+      ? here(raws)
+      : p.check(raws).catch(() =>
+          // A worker failed: check the piece here. Once the import has ended (closed), nobody reads it.
+          closed ? [] : here(raws),
+        );
+  const check: AddressChecker = (raws) => {
+    if (pool === null) {
+      seen += raws.length;
+      if (wanted === undefined && seen < PARALLEL_FROM) return here(raws);
+      pool = (async () => {
+        const threads = wanted ?? (await availableThreads());
+        // On one core a worker would only take turns with the reader.
+        return wanted === undefined && threads < 2 ? null : startPhonePool(threads, phoneOptions);
+      })();
+      void pool.then((p) => {
+        ready = p;
+        started = true;
+      });
+    }
+    const p = ready as PhonePool | null;
+    if (p !== null || started) return dispatch(p, raws);
+    // The workers are starting: with `threads` given, wait for them; otherwise read on meanwhile.
+    return wanted === undefined ? here(raws) : (pool as Promise<PhonePool | null>).then((q) => dispatch(q, raws));
+  };
+  return {
+    check,
+    starting: () => pool !== null && ready === null && !started,
+    async close() {
+      closed = true;
+      const p = pool === null ? null : await pool;
+      await p?.close();
+    },
   };
 }
 
@@ -611,78 +719,38 @@ export async function importContactsCsv(
   onBatch: (rows: ImportedContact[]) => Promise<void>,
 ): Promise<CsvImportResult> {
   validateOptions(options);
-  const { maxRows } = options;
-  const normalize = options.normalizeAddress ?? builtInNormalizer(options);
-  const refusedAs: AddressRejection = options.channel === 'sms' ? 'invalid_number' : 'invalid_email';
   const tally = createTally();
-  const { result, report } = tally;
   const batcher = createBatcher(options, tally, onBatch);
   const reader = await createCsvReader();
-  // The line where each address first appeared, for duplicates within the file.
-  const seen = new Map<string, number>();
-  let table: Table | null = null;
-
-  for await (const items of parsedPieces(source, reader)) {
-    for (const item of items) {
-      if (item.skipped) {
-        // Rows csv-parse could not read are data rows too (they count in `rows`); before the header
-        // they mean the file has no readable header at all.
-        if (table === null) {
-          throw new OutreachError('CSV_INVALID', `The CSV header row cannot be read: ${item.skipped.reason}`, {
-            details: { reason: 'header', line: item.skipped.line },
-          });
-        }
-        result.rows++;
-        report(item.skipped);
+  const checker =
+    options.normalizeAddress !== undefined
+      ? onThisThread(checkEach(fromNormalizer(options.normalizeAddress)))
+      : options.channel === 'email'
+        ? onThisThread(checkEach(checkEmail))
+        : phoneChecker(options);
+  const table: { current: Table | null } = { current: null };
+  const settle = settler(options, tally, batcher);
+  // Pieces whose addresses are being checked on worker threads, oldest first: the calling thread
+  // reads on meanwhile, and settles them in file order.
+  const inFlight: { piece: Piece; checks: Promise<Checked[]> }[] = [];
+  try {
+    for await (const items of parsedPieces(source, reader)) {
+      // Reading a file in memory never leaves the microtask queue: let worker answers in.
+      if (inFlight.length > 0 || checker.starting()) await nextTurn();
+      const piece = preparePiece(items, table, options);
+      const checks = checker.check(piece.raws);
+      if (Array.isArray(checks) && inFlight.length === 0) {
+        await settle(piece, checks);
         continue;
       }
-      const { record, line } = item;
-      if (table === null) {
-        table = readHeader(record, options);
-        result.columns = table.header;
-        result.addressColumn = table.addressColumn;
-        continue;
-      }
-      result.rows++;
-      // Checked before the row is read, blank rows included (as before the import was split up).
-      if (maxRows !== undefined && result.rows > maxRows) {
-        throw new OutreachError(
-          'PAYLOAD_TOO_LARGE',
-          `The CSV has more than ${maxRows} data rows; split it into smaller files.`,
-          { details: { maxRows, line } },
-        );
-      }
-      const checked = checkRow(table, record, line);
-      if (checked === 'blank') {
-        result.rows--;
-        continue;
-      }
-      if (typeof checked !== 'string') {
-        report(checked);
-        continue;
-      }
-      const column = table.addressColumn;
-      const r = normalize(checked);
-      if (!r.ok) {
-        report({ line, column, code: r.reason ?? refusedAs, reason: r.message, value: checked });
-        continue;
-      }
-      const first = seen.get(r.address);
-      if (first !== undefined) {
-        report({
-          line,
-          column,
-          code: 'duplicate',
-          reason: `${r.address} already appears on line ${first}.`,
-          value: checked,
-        });
-        continue;
-      }
-      seen.set(r.address, line);
-      if (batcher.add({ address: r.address, fields: fieldsOf(table.header, record), line })) await batcher.flush();
+      inFlight.push({ piece, checks: Promise.resolve(checks) });
+      while (inFlight.length > MAX_IN_FLIGHT) await settleOldest(inFlight, settle);
     }
+    while (inFlight.length > 0) await settleOldest(inFlight, settle);
+  } finally {
+    await checker.close();
   }
-  if (table === null) {
+  if (table.current === null) {
     throw new OutreachError(
       'CSV_INVALID',
       'The CSV file is empty: it needs a header row naming the columns, then one row per contact.',
@@ -692,7 +760,129 @@ export async function importContactsCsv(
     );
   }
   await batcher.flush();
+  const { result } = tally;
   // Parse errors and batch-level duplicates are reported out of step with the rows around them.
   result.rejected.sort((a, b) => a.line - b.line);
   return result;
+}
+
+/** Pieces read ahead of the oldest one not yet settled (each about 1,000 rows). */
+const MAX_IN_FLIGHT = 8;
+
+async function settleOldest(
+  inFlight: { piece: Piece; checks: Promise<Checked[]> }[],
+  settle: (piece: Piece, checks: readonly Checked[]) => Promise<void>,
+): Promise<void> {
+  const { piece, checks } = inFlight.shift() as { piece: Piece; checks: Promise<Checked[]> };
+  await settle(piece, await checks);
+}
+
+/**
+ * One piece of the file after the checks that need no address rules: each item is a row csv-parse
+ * could not read, a row refused (or `blank`) with its line, or a row whose address cell is in `raws`.
+ */
+interface Piece {
+  readonly rows: ({ line: number; record: string[]; checked: RejectedRow | 'blank' | number } | RejectedRow)[];
+  readonly raws: string[];
+  /** Null only for a piece before the header, which holds nothing. */
+  readonly table: Table | null;
+}
+
+/**
+ * The first pass over a piece, on the calling thread: reads the header (the first record), checks
+ * each row's shape and cells, and collects the address cells to check. Nothing is counted here, so
+ * that pieces can be settled later, in order.
+ */
+function preparePiece(
+  items: readonly ParsedItem[],
+  table: { current: Table | null },
+  options: CsvImportOptions,
+): Piece {
+  const rows: Piece['rows'] = [];
+  const raws: string[] = [];
+  for (const item of items) {
+    if (item.skipped) {
+      // Before the header, an unreadable row means the file has no readable header at all.
+      if (table.current === null) {
+        throw new OutreachError('CSV_INVALID', `The CSV header row cannot be read: ${item.skipped.reason}`, {
+          details: { reason: 'header', line: item.skipped.line },
+        });
+      }
+      rows.push(item.skipped);
+      continue;
+    }
+    if (table.current === null) {
+      table.current = readHeader(item.record, options);
+      continue;
+    }
+    const checked = checkRow(table.current, item.record, item.line);
+    if (typeof checked === 'string' && checked !== 'blank') {
+      rows.push({ line: item.line, record: item.record, checked: raws.length });
+      raws.push(checked);
+    } else rows.push({ line: item.line, record: item.record, checked });
+  }
+  return { rows, raws, table: table.current };
+}
+
+/**
+ * The second pass, in file order: counts rows (and enforces `maxRows`), reports refusals, drops
+ * duplicates within the file, and hands good rows to the batcher.
+ */
+function settler(
+  options: CsvImportOptions,
+  tally: ReturnType<typeof createTally>,
+  batcher: ReturnType<typeof createBatcher>,
+): (piece: Piece, checks: readonly Checked[]) => Promise<void> {
+  const { maxRows } = options;
+  const { result, report } = tally;
+  const refusedAs: AddressRejection = options.channel === 'sms' ? 'invalid_number' : 'invalid_email';
+  // The line where each address first appeared, for duplicates within the file.
+  const seen = new Map<string, number>();
+  return async (piece, checks) => {
+    const { table } = piece;
+    if (table === null) return;
+    if (result.addressColumn === '') {
+      result.columns = table.header;
+      result.addressColumn = table.addressColumn;
+    }
+    for (const row of piece.rows) {
+      result.rows++;
+      if (!('record' in row)) {
+        // A row csv-parse could not read.
+        report(row);
+        continue;
+      }
+      const { line, checked } = row;
+      // Checked before the row is read, blank rows included (as before the import was split up).
+      if (maxRows !== undefined && result.rows > maxRows) {
+        throw new OutreachError(
+          'PAYLOAD_TOO_LARGE',
+          `The CSV has more than ${maxRows} data rows; split it into smaller files.`,
+          { details: { maxRows, line } },
+        );
+      }
+      if (checked === 'blank') {
+        result.rows--;
+        continue;
+      }
+      if (typeof checked !== 'number') {
+        report(checked);
+        continue;
+      }
+      const column = table.addressColumn;
+      const raw = piece.raws[checked] as string;
+      const r = checks[checked] as Checked;
+      if (typeof r !== 'string') {
+        report({ line, column, code: r.reason ?? refusedAs, reason: r.message, value: raw });
+        continue;
+      }
+      const first = seen.get(r);
+      if (first !== undefined) {
+        report({ line, column, code: 'duplicate', reason: `${r} already appears on line ${first}.`, value: raw });
+        continue;
+      }
+      seen.set(r, line);
+      if (batcher.add({ address: r, fields: fieldsOf(table.header, row.record), line })) await batcher.flush();
+    }
+  };
 }
