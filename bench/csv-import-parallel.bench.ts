@@ -42,14 +42,23 @@ const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 20);
 
-/** Runs once: rows per second and peak RSS. */
-async function measure(run: () => Promise<number>): Promise<{ rate: number; rss: number }> {
+/**
+ * Runs once: rows per second, peak RSS, and CPU time per row over all the process's threads (on a
+ * shared machine the wall rate of several threads depends on what else runs; the CPU per row does not).
+ */
+async function measure(run: () => Promise<number>): Promise<{ rate: number; rss: number; cpu: number }> {
   peakRss = process.memoryUsage().rss;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   const rows = await run();
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   if (rows !== ROWS) throw new Error(`counted ${rows} rows of ${ROWS}: the run did not read the whole file`);
-  return { rate: rows / seconds, rss: Math.max(peakRss, process.memoryUsage().rss) };
+  return {
+    rate: rows / seconds,
+    rss: Math.max(peakRss, process.memoryUsage().rss),
+    cpu: (cpu.user + cpu.system) / rows,
+  };
 }
 
 /** (1) The bare csv-parse loop. */
@@ -105,7 +114,7 @@ console.log(
     `${os.availableParallelism()} cores available, load average ${load.map((l) => l.toFixed(2)).join(' ')}`,
 );
 // One small warm-up of each path, then the rounds, alternating the paths.
-const samples = new Map<string, { rate: number; rss: number }[]>();
+const samples = new Map<string, { rate: number; rss: number; cpu: number }[]>();
 for (let round = 0; round < ROUNDS; round++) {
   for (const p of paths) {
     const key = `${p.channel} ${p.name}`;
@@ -118,12 +127,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const rateOf = (channel: Channel, name: string) => median((samples.get(`${channel} ${name}`) ?? []).map((s) => s.rate));
 const bare = { sms: rateOf('sms', paths[0]?.name as string), email: rateOf('email', paths[4]?.name as string) };
 const validating = rateOf('sms', paths[1]?.name as string);
+const cpuOf = (channel: Channel, name: string) => median((samples.get(`${channel} ${name}`) ?? []).map((s) => s.cpu));
 const rows: Row[] = paths.map((p) => {
   const rate = rateOf(p.channel, p.name);
   const row: Row = {
     channel: p.channel,
     path: p.name,
     'rows/s': rate,
+    'CPU µs/row': cpuOf(p.channel, p.name),
     'x (1)': rate / bare[p.channel],
     'peak RSS MiB': Math.max(...(samples.get(`${p.channel} ${p.name}`) ?? []).map((s) => s.rss)) / 2 ** 20,
   };
@@ -150,7 +161,9 @@ await writeResults('csv-import-parallel', {
   rounds: ROUNDS,
   cores: os.availableParallelism(),
   loadAverageAtStart: load,
+  loadAverageAtEnd: os.loadavg(),
   rowsPerSecond: Object.fromEntries(paths.map((p) => [`${p.channel} ${p.name}`, rateOf(p.channel, p.name)])),
+  cpuMicrosecondsPerRow: Object.fromEntries(paths.map((p) => [`${p.channel} ${p.name}`, cpuOf(p.channel, p.name)])),
   smsOverValidatingLoop: smsThreads,
   smsOneThreadOverValidatingLoop: rateOf('sms', 'importContactsCsv, threads: 1') / validating,
   emailOverBareLoop: emailRatio,

@@ -9,7 +9,6 @@
  * Deno), and its platform-neutral build (`csv-parse/browser/esm`, which carries its own `Buffer`)
  * everywhere else.
  */
-import type { InfoRecord, Options } from '#csv-parse';
 import { OutreachError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import type { Channel } from '../statuses.js';
@@ -306,17 +305,23 @@ async function* textOf(source: CsvSource): AsyncGenerator<string> {
 }
 
 /**
- * The part of csv-parse's `Parser` used here. Text goes in through `write` (which turns it into the
- * build's own `Buffer` and parses it synchronously); records come out through the `on_record` and
- * `on_skip` callbacks, in file order; the end of input goes straight to the parser core, because the
- * platform-neutral build's stream `end()` calls a `destroy` its stream shim lacks.
+ * The part of csv-parse's `Parser` used here: its parser core (`api.parse`), fed bytes of the build's
+ * own `Buffer` class (the Node build uses Node's, the platform-neutral build carries one), with
+ * records taken through `push` and the counters in `info`. Going around the stream (and around
+ * `on_record`, which builds an info object per record) saves about a fifth of the parsing time.
  */
 interface CsvParser {
-  write(text: string): boolean;
-  on(event: 'error', listener: (error: unknown) => void): unknown;
   api: {
-    parse(text: undefined, end: true, push: (item: unknown) => void, close: () => void): Error | undefined;
+    parse(
+      bytes: Uint8Array | undefined,
+      end: boolean,
+      push: (record: string[]) => void,
+      close: () => void,
+    ): Error | undefined;
   };
+  info: { lines: number; empty_lines: number };
+  /** The field being read: a resizeable buffer over a `Buffer` of the build's class. */
+  state: { field: { buf: { constructor: unknown } } };
 }
 
 /** What the reader gives, in file order: a record and the physical line it starts on, or a row it could not read. */
@@ -353,16 +358,6 @@ async function createCsvReader(): Promise<CsvReader> {
   let lastEnd = 0;
   let lastEmpty = 0;
   let out: ParsedItem[] = [];
-  let failure: { error: unknown } | null = null;
-  const onRecord = (record: string[], context: InfoRecord) => {
-    const { breaks, crlf } = breaksIn(record);
-    crlfSeen += crlf;
-    lastEnd = context.lines - crlfSeen;
-    lastEmpty = context.empty_lines;
-    out.push({ record, line: lastEnd - breaks });
-    // Nothing goes to the stream: every record is taken here, in order with the skips.
-    return undefined;
-  };
   const onSkip = (error: { code?: string; empty_lines?: number } | undefined) => {
     if (error === undefined) return undefined;
     out.push({ skipped: unreadableRow(lastEnd + 1 + (error.empty_lines ?? lastEmpty) - lastEmpty, error.code) });
@@ -371,8 +366,6 @@ async function createCsvReader(): Promise<CsvReader> {
   const { Parser } = await import('#csv-parse');
   const parser = new Parser({
     bom: true,
-    // csv-parse types on_record as returning a record; it accepts undefined (the record is dropped).
-    on_record: onRecord as unknown as Options['on_record'],
     relax_column_count: true,
     relax_quotes: true,
     skip_empty_lines: true,
@@ -380,30 +373,26 @@ async function createCsvReader(): Promise<CsvReader> {
     trim: true,
     on_skip: onSkip,
   }) as unknown as CsvParser;
-  parser.on('error', (error) => {
-    failure = { error };
-  });
-  const take = () => {
+  const { info } = parser;
+  const push = (record: string[]) => {
+    const { breaks, crlf } = breaksIn(record);
+    crlfSeen += crlf;
+    lastEnd = info.lines - crlfSeen;
+    lastEmpty = info.empty_lines;
+    out.push({ record, line: lastEnd - breaks });
+  };
+  const close = () => {};
+  const bytes = parser.state.field.buf.constructor as { from(text: string, encoding: 'utf8'): Uint8Array };
+  const parse = (chunk: Uint8Array | undefined, end: boolean) => {
+    const error = parser.api.parse(chunk, end, push, close);
+    if (error !== undefined) throw error;
     const items = out;
     out = [];
     return items;
   };
   return {
-    write(text) {
-      parser.write(text);
-      if (failure) throw (failure as { error: unknown }).error;
-      return take();
-    },
-    end() {
-      const error = parser.api.parse(
-        undefined,
-        true,
-        () => {},
-        () => {},
-      );
-      if (error !== undefined) throw error;
-      return take();
-    },
+    write: (text) => parse(bytes.from(text, 'utf8'), false),
+    end: () => parse(undefined, true),
   };
 }
 
