@@ -40,7 +40,7 @@ export interface ContactCommands {
 
 /** Builds the contact commands over the engine's parts. */
 export function createContactCommands(parts: EngineParts): ContactCommands {
-  const { options, clock, batchSize, normalize, tx, mustGetCampaign, moveCampaign } = parts;
+  const { options, clock, batchSize, normalize, renderer, tx, mustGetCampaign, moveCampaign } = parts;
 
   const addContacts = async (id: string, input: readonly ContactInput[]): Promise<AddContactsResult> => {
     const parsed = ContactsSchema.safeParse(input);
@@ -93,6 +93,14 @@ export function createContactCommands(parts: EngineParts): ContactCommands {
         ...(opts.addressColumn ? { addressColumn: opts.addressColumn } : {}),
         ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
         existing: (addresses: string[]) => tx((t) => t.existingAddresses(id, addresses)),
+        // A custom renderer normalises imported addresses as it does those of addContacts.
+        ...(options.renderer && {
+          normalizeAddress: (raw: string) =>
+            renderer.normalizeAddress(c.channel, raw, {
+              defaultCountry: opts.defaultCountry ?? options.defaultCountry,
+              allowedCountries: opts.allowedCountries ?? options.allowedCountries,
+            }),
+        }),
       },
       (rows) =>
         tx(async (t) => {

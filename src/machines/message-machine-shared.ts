@@ -10,7 +10,7 @@ import type { Channel, MessageStatus } from '../statuses.js';
 import type { MessageEvent } from './message-events.js';
 
 /** Every state node of the message machines (`sent`/`assumed_delivered` SMS only, `retrying` email only). */
-export const MESSAGE_STATE_IDS = [
+const MESSAGE_STATE_IDS = [
   'waiting',
   'queued',
   'backoff',
