@@ -2,8 +2,8 @@ import { createOutreach } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { createFakeClock } from 'campaign-lifecycle/testing';
 import { describe, expect, it } from 'vitest';
-import { type ImportedContact, importContactsCsv } from '../../src/contacts/csv-import.js';
-import { type ContentRenderer, defaultRenderer } from '../../src/engine/render-message.js';
+import { type ImportedContact, importContactsCsv } from '../../../src/contacts/csv-import.js';
+import { type ContentRenderer, defaultRenderer } from '../../../src/engine/render-message.js';
 
 /**
  * A renderer whose numbers are internal extensions: `x1234` stands for `+441632961234`, and nothing

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type CsvImportOptions, type ImportedContact, importContactsCsv } from '../../src/contacts/csv-import.js';
-import { checkPhonesHere, startPhonePool } from '../../src/contacts/phone-pool.js';
+import { type CsvImportOptions, type ImportedContact, importContactsCsv } from '../../../src/contacts/csv-import.js';
+import { checkPhonesHere, startPhonePool } from '../../../src/contacts/phone-pool.js';
 
 /**
  * A file with every kind of row, spread so that each piece the reader hands over (64K characters)
