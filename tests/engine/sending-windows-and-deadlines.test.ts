@@ -186,3 +186,35 @@ describe.each(storages)('sending windows and deadlines on %s storage', (_name, m
     );
   });
 });
+
+describe('sending windows and deadlines at the door', () => {
+  it('should refuse a malformed window or deadline with VALIDATION_FAILED naming the field, and create nothing', async () => {
+    const clock = createFakeClock({ start: T0 });
+    const { outreach } = engine(memoryStorage(), clock);
+    const base = { name: 'Snow day', channel: 'sms' as const, content: { body: 'School is closed today.' } };
+    await expect(
+      outreach.createCampaign({ ...base, sendingWindow: { ...WINDOW, timeZone: 'Mars/Olympus' } }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('timeZone') });
+    await expect(
+      outreach.createCampaign({ ...base, sendingWindow: { ...WINDOW, start: '8am' } }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('start') });
+    await expect(outreach.createCampaign({ ...base, deadline: Number.NaN })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringContaining('deadline'),
+    });
+    expect(await outreach.listCampaigns()).toEqual([]);
+  });
+
+  it('should set and clear the window and the deadline with updateCampaign, and show them on the campaign', async () => {
+    const clock = createFakeClock({ start: T0 });
+    const { outreach } = engine(memoryStorage(), clock);
+    const c = await outreach.createCampaign({ name: 'Snow day', channel: 'sms', content: { body: 'Closed.' } });
+    expect(c.sendingWindow).toBeUndefined();
+    const set = await outreach.updateCampaign(c.id, { sendingWindow: WINDOW, deadline: new Date(T0 + 3_600_000) });
+    expect(set.sendingWindow).toEqual(WINDOW);
+    expect(set.deadline).toBe(T0 + 3_600_000);
+    const cleared = await outreach.updateCampaign(c.id, { sendingWindow: null, deadline: null });
+    expect(cleared.sendingWindow).toBeNull();
+    expect(cleared.deadline).toBeNull();
+  });
+});
