@@ -1,6 +1,6 @@
 import { defineConfig } from 'tsup';
 
-/** One entry per public subpath; `tests/package-exports.test.ts` keeps this in step with package.json. */
+/** One entry per public subpath; `tests/package/package-exports.test.ts` keeps this in step with package.json. */
 export const entries = {
   index: 'src/index.ts',
   memory: 'adapters/memory/index.ts',
@@ -8,6 +8,9 @@ export const entries = {
   testing: 'adapters/testing/index.ts',
   twilio: 'adapters/twilio/index.ts',
   sendgrid: 'adapters/sendgrid/index.ts',
+  machines: 'src/machines/index.ts',
+  templates: 'src/templates/index.ts',
+  csv: 'src/csv/index.ts',
 } as const;
 
 const peers = ['pg', '@electric-sql/pglite'];

@@ -1,7 +1,8 @@
 /**
  * The chaos suite (`npm run test:chaos`, needs DATABASE_URL): the settings of vitest.config.ts, only
- * tests/chaos, one file at a time (its worker processes need the machine to themselves).
+ * the `.chaos.ts` files under tests/, one file at a time (its worker processes need the machine to themselves).
  */
+
 import { defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 
@@ -9,7 +10,7 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: ['tests/chaos/**/*.chaos.ts'],
+    include: ['tests/**/*.chaos.ts'],
     testTimeout: 300_000,
     fileParallelism: false,
   },

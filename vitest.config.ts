@@ -8,6 +8,10 @@ export default defineConfig({
     alias: [
       { find: /^campaign-lifecycle$/, replacement: here('./src/index.ts') },
       {
+        find: /^campaign-lifecycle\/(machines|templates|csv)$/,
+        replacement: here('./src/$1/index.ts'),
+      },
+      {
         find: /^campaign-lifecycle\/(memory|postgres|twilio|sendgrid|testing)$/,
         replacement: here('./adapters/$1/index.ts'),
       },
@@ -15,7 +19,7 @@ export default defineConfig({
   },
   test: {
     include: ['tests/**/*.test.ts', 'examples/**/*.test.ts'],
-    exclude: ['tests/package/**', '**/node_modules/**'],
+    exclude: ['**/node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

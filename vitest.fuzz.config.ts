@@ -9,7 +9,7 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: ['tests/fuzz/**/*.test.ts'],
+    include: ['tests/**/*.fuzz.test.ts'],
     testTimeout: 900_000,
   },
 });

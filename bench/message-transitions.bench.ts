@@ -11,13 +11,8 @@
  * phase, as provider callbacks arrive in real campaigns.
  * Run: node --expose-gc --import tsx bench/message-transitions.bench.ts [messages=100000] [rounds=3]
  */
-import {
-  createOutreach,
-  DEFAULT_POLICY,
-  type MessageEvent,
-  type MessageRecord,
-  type ProviderEvent,
-} from 'campaign-lifecycle';
+import { createOutreach, DEFAULT_POLICY, type MessageRecord, type ProviderEvent } from 'campaign-lifecycle';
+import type { MessageEvent } from 'campaign-lifecycle/machines';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { createFakeClock } from 'campaign-lifecycle/testing';
 import { type AnyActorRef, createActor } from 'xstate';

@@ -1,6 +1,6 @@
 /**
  * Generates Mermaid state diagrams from the machine definitions themselves into docs/<name>.md.
- * Run with `npx tsx scripts/generate-diagrams.ts`; tests/machines/diagrams.test.ts fails when the
+ * Run with `npx tsx scripts/generate-diagrams.ts`; tests/src/machines/diagrams.test.ts fails when the
  * committed files differ from what this produces.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -169,3 +169,13 @@ export function emptyCounts(): MessageCounts {
     cancelled: 0,
   };
 }
+
+/** The statuses in which a campaign has finished its run (it gets a `finishedAt`); archiving keeps it. */
+export const FINISHED_CAMPAIGN_STATUSES = ['complete', 'complete_with_errors', 'stopped', 'failed'] as const;
+
+/** Whether a campaign status ends a run (complete, complete with errors, stopped, failed). */
+export function isFinishedCampaignStatus(
+  status: CampaignStatus,
+): status is (typeof FINISHED_CAMPAIGN_STATUSES)[number] {
+  return (FINISHED_CAMPAIGN_STATUSES as readonly CampaignStatus[]).includes(status);
+}

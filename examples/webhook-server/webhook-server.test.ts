@@ -1,7 +1,8 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { type Channel, createOutreach, createUnsubscribeToken, type Outreach } from 'campaign-lifecycle';
+import { type Channel, createOutreach, type Outreach } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER } from 'campaign-lifecycle/sendgrid';
+import { createUnsubscribeToken } from 'campaign-lifecycle/templates';
 import {
   createFakeClock,
   type FakeClock,

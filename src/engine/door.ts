@@ -10,7 +10,7 @@ import { LIMITS } from '../limits.js';
 import { checkedDuration } from '../policy.js';
 import { CAMPAIGN_STATUSES, type CampaignStatus, MESSAGE_STATUSES, type MessageStatus } from '../statuses.js';
 import { parseInput, safeRecord, safeText } from '../validation.js';
-import type { Outreach } from './create-outreach.js';
+import type { Outreach } from './outreach.js';
 
 const Id = safeText(LIMITS.idLength).min(1, 'must be a non-empty id');
 const Channel = z.enum(['sms', 'email']);

@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import { LIMITS } from '../limits.js';
 import type { MessageEvent } from '../machines/message-events.js';
-import type { SeenKey } from '../ports/storage.js';
+import type { SeenKey, StorageTransaction } from '../ports/storage.js';
 import {
   type IngestResult,
   type ProviderEvent,
@@ -17,8 +17,9 @@ import {
 } from '../provider-events.js';
 import type { CampaignRecord, MessageRecord } from '../records.js';
 import type { Channel } from '../statuses.js';
-import { type EngineCore, invalid } from './engine-core.js';
+import type { EngineParts } from './context.js';
 import type { MessageChange } from './message-batch.js';
+import { invalid } from './refusals.js';
 import type { EngineWorker } from './worker.js';
 
 /** At most 10,000 events a call: a webhook batch is far smaller (SendGrid posts up to 768 KB). */
@@ -36,6 +37,35 @@ interface Applied {
   readonly moved: readonly string[];
 }
 
+/** What the log keeps of a status event besides its status. */
+function logDetail(e: StatusEvent): Record<string, unknown> {
+  const detail: Record<string, unknown> = {};
+  if (e.providerStatus) detail.providerStatus = e.providerStatus;
+  if (e.code) detail.code = e.code;
+  if (e.occurredAt !== undefined) detail.occurredAt = e.occurredAt;
+  if (e.detail) detail.detail = e.detail;
+  return detail;
+}
+
+/** Counts per caller: which batch each event of the flattened list came from, and what became of it. */
+class Tally {
+  private readonly owner: number[] = [];
+  private readonly counts: Record<keyof IngestResult, number>[];
+  constructor(batches: readonly (readonly ProviderEvent[])[]) {
+    batches.forEach((b, k) => {
+      for (let n = 0; n < b.length; n++) this.owner.push(k);
+    });
+    this.counts = batches.map(() => ({ applied: 0, duplicates: 0, ignored: 0, unmatched: 0 }));
+  }
+  /** Counts the event at index `i` of the flattened list. */
+  count(what: keyof IngestResult, i: number) {
+    (this.counts[this.owner[i] as number] as Record<keyof IngestResult, number>)[what]++;
+  }
+  results(): IngestResult[] {
+    return this.counts.map((c) => ({ ...c }));
+  }
+}
+
 /** One caller's batch waiting for the next transaction. */
 interface Pending {
   readonly list: ProviderEvent[];
@@ -47,8 +77,8 @@ interface Pending {
  * Builds `ingest` over the core. Provider events never make work for the dispatcher, so the worker is
  * only told of the deadlines they set (a full worker round per webhook would compete with ingest).
  */
-export function createIngest(core: EngineCore, worker: EngineWorker) {
-  const { clock, defaultScope, normalize, tx, applyChanges, progressAfter } = core;
+export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wakeBy' | 'startDueScheduled'>) {
+  const { clock, defaultScope, normalize, tx, applyChanges, progressAfter } = parts;
   const { startDueScheduled } = worker;
 
   const toMessageEvent = (e: StatusEvent, at: number): MessageEvent | null => {
@@ -78,139 +108,144 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
     }
   };
 
+  /** Finds the messages the status events name, by our id or else the provider's (locked). */
+  const findMessages = async (t: StorageTransaction, statusList: readonly StatusEvent[]) => {
+    const byId = await t.lockMessages(statusList.flatMap((e) => (e.messageId ? [e.messageId] : [])));
+    const messages = new Map(byId.map((m) => [m.id, m]));
+    const needProvider = statusList.filter((e) => !(e.messageId && messages.has(e.messageId)) && e.providerMessageId);
+    const byProvider = new Map<string, MessageRecord>();
+    for (const channel of ['sms', 'email'] as const) {
+      const ids = needProvider.filter((e) => e.channel === channel).map((e) => e.providerMessageId as string);
+      if (ids.length)
+        for (const [k, v] of await t.lockMessagesByProviderId(channel, ids)) byProvider.set(`${channel}|${k}`, v);
+    }
+    return (e: StatusEvent): MessageRecord | undefined => {
+      const m =
+        (e.messageId ? messages.get(e.messageId) : undefined) ??
+        (e.providerMessageId ? byProvider.get(`${e.channel}|${e.providerMessageId}`) : undefined);
+      return m && m.channel === e.channel ? m : undefined;
+    };
+  };
+
+  /**
+   * The indexes of events seen before (by event id or content key). The keys are stored with the
+   * campaign of their message and deleted with it; an unknown message changes nothing, so its keys
+   * are not worth keeping.
+   */
+  const seenBefore = async (
+    t: StorageTransaction,
+    list: readonly ProviderEvent[],
+    messageOf: (e: StatusEvent) => MessageRecord | undefined,
+  ): Promise<Set<number>> => {
+    const keys: SeenKey[] = [];
+    const keyOwner: number[] = [];
+    list.forEach((e, i) => {
+      const campaignId = e.type === 'status' ? (messageOf(e)?.campaignId ?? undefined) : null;
+      if (campaignId === undefined) return;
+      if (e.eventId) {
+        keys.push({ key: `id:${e.eventId}`, campaignId });
+        keyOwner.push(i);
+      }
+      if (e.type === 'status' && e.dedupeKey) {
+        keys.push({ key: `key:${e.dedupeKey}`, campaignId });
+        keyOwner.push(i);
+      }
+    });
+    const fresh = keys.length ? await t.markSeen(keys) : [];
+    const dup = new Set<number>();
+    fresh.forEach((isNew, k) => {
+      if (!isNew) dup.add(keyOwner[k] as number);
+    });
+    return dup;
+  };
+
+  /** Applies one suppression event (opt-out or opt-in); returns whether it changed anything. */
+  const applySuppression = async (t: StorageTransaction, s: SuppressionEvent, at: number): Promise<boolean> => {
+    const r = normalize(s.channel, s.address);
+    if (!r.ok) return false;
+    const scope = s.scope ?? defaultScope;
+    if (s.action === 'opt_out') {
+      await t.addSuppressions([{ scope, channel: s.channel, address: r.address, source: s.source ?? 'inbound', at }]);
+      return true;
+    }
+    return t.removeSuppression(scope, s.channel, r.address);
+  };
+
+  /**
+   * Turns status events into message changes; engagement is summed per campaign, opt-outs reported by
+   * the provider are collected for the suppression list, and events of archived campaigns are ignored.
+   */
+  const statusChanges = async (
+    t: StorageTransaction,
+    statusEvents: readonly [StatusEvent, number][],
+    messageOf: (e: StatusEvent) => MessageRecord | undefined,
+    tally: Tally,
+    at: number,
+  ) => {
+    const changes: MessageChange[] = [];
+    const changeOwner: number[] = [];
+    const campaigns = new Map<string, CampaignRecord | undefined>();
+    const engagement = new Map<string, { opens: number; clicks: number }>();
+    const suppress: { scope: string; channel: Channel; address: string; source: string; at: number }[] = [];
+    for (const [e, i] of statusEvents) {
+      const m = messageOf(e);
+      if (!m) {
+        tally.count('unmatched', i);
+        continue;
+      }
+      if (!campaigns.has(m.campaignId)) campaigns.set(m.campaignId, await t.getCampaign(m.campaignId));
+      if (campaigns.get(m.campaignId)?.status === 'archived') {
+        tally.count('ignored', i); // archived campaigns keep their statuses as they are (seed 001)
+        continue;
+      }
+      if (e.status === 'engagement') {
+        const g = engagement.get(m.campaignId) ?? { opens: 0, clicks: 0 };
+        if (e.engagement === 'click') g.clicks++;
+        else g.opens++;
+        engagement.set(m.campaignId, g);
+        tally.count('applied', i);
+        continue;
+      }
+      if (e.status === 'opted_out')
+        suppress.push({
+          scope: m.scope,
+          channel: m.channel,
+          address: m.to,
+          source: e.providerStatus ?? 'provider',
+          at,
+        });
+      const event = toMessageEvent(e, at);
+      if (!event) {
+        tally.count('ignored', i);
+        continue;
+      }
+      changes.push({ message: m, event, detail: logDetail(e) });
+      changeOwner.push(i);
+    }
+    return { changes, changeOwner, engagement, suppress };
+  };
+
   /** Applies the batches of several callers in one transaction; returns each caller's result. */
   const applyBatches = async (batches: readonly ProviderEvent[][]): Promise<Applied[]> => {
-    let wake: number | undefined;
-    let moved: string[] = [];
-    const results = await tx(async (t, out) => {
-      wake = undefined; // the adapter may re-run this
-      moved = [];
-      const list: ProviderEvent[] = [];
-      const owner: number[] = [];
-      batches.forEach((b, k) => {
-        for (const e of b) {
-          list.push(e);
-          owner.push(k);
-        }
-      });
-      const duplicates = batches.map(() => 0);
-      const ignored = batches.map(() => 0);
-      const unmatched = batches.map(() => 0);
-      const applied = batches.map(() => 0);
-      const count = (counts: number[], i: number) => {
-        const k = owner[i] as number;
-        counts[k] = (counts[k] as number) + 1;
-      };
-      // Find the messages first, so that each event's dedupe keys are stored with its campaign and
-      // deleted with it (a campaign's keys live exactly as long as its messages).
-      const statusAt: number[] = [];
-      list.forEach((e, i) => {
-        if (e.type === 'status') statusAt.push(i);
-      });
-      const statusList = statusAt.map((i) => list[i] as StatusEvent);
-      const byId = await t.lockMessages(statusList.flatMap((e) => (e.messageId ? [e.messageId] : [])));
-      const messages = new Map(byId.map((m) => [m.id, m]));
-      const needProvider = statusList.filter((e) => !(e.messageId && messages.has(e.messageId)) && e.providerMessageId);
-      const byProvider = new Map<string, MessageRecord>();
-      for (const channel of ['sms', 'email'] as const) {
-        const ids = needProvider.filter((e) => e.channel === channel).map((e) => e.providerMessageId as string);
-        if (ids.length)
-          for (const [k, v] of await t.lockMessagesByProviderId(channel, ids)) byProvider.set(`${channel}|${k}`, v);
-      }
-      const messageOf = (e: StatusEvent) => {
-        const m =
-          (e.messageId ? messages.get(e.messageId) : undefined) ??
-          (e.providerMessageId ? byProvider.get(`${e.channel}|${e.providerMessageId}`) : undefined);
-        return m && m.channel === e.channel ? m : undefined;
-      };
-      const keys: SeenKey[] = [];
-      const keyOwner: number[] = [];
-      list.forEach((e, i) => {
-        // An unknown message changes nothing, so its keys are not worth keeping.
-        const campaignId = e.type === 'status' ? (messageOf(e)?.campaignId ?? undefined) : null;
-        if (campaignId === undefined) return;
-        if (e.eventId) {
-          keys.push({ key: `id:${e.eventId}`, campaignId });
-          keyOwner.push(i);
-        }
-        if (e.type === 'status' && e.dedupeKey) {
-          keys.push({ key: `key:${e.dedupeKey}`, campaignId });
-          keyOwner.push(i);
-        }
-      });
-      const fresh = keys.length ? await t.markSeen(keys) : [];
-      const dup = new Set<number>();
-      fresh.forEach((isNew, k) => {
-        if (!isNew) dup.add(keyOwner[k] as number);
-      });
-      for (const i of dup) count(duplicates, i);
+    const { results, wake, moved } = await tx(async (t, fx) => {
+      const list = batches.flat();
+      const tally = new Tally(batches);
+      // Find the messages first, so that each event's dedupe keys are stored with its campaign.
+      const messageOf = await findMessages(
+        t,
+        list.filter((e): e is StatusEvent => e.type === 'status'),
+      );
+      const dup = await seenBefore(t, list, messageOf);
+      for (const i of dup) tally.count('duplicates', i);
       const at = clock.now();
       const statusEvents: [StatusEvent, number][] = [];
       for (let i = 0; i < list.length; i++) {
         if (dup.has(i)) continue;
         const e = list[i] as ProviderEvent;
-        if (e.type === 'suppression') {
-          const s = e as SuppressionEvent;
-          const r = normalize(s.channel, s.address);
-          if (!r.ok) {
-            count(ignored, i);
-            continue;
-          }
-          const scope = s.scope ?? defaultScope;
-          if (s.action === 'opt_out') {
-            await t.addSuppressions([
-              { scope, channel: s.channel, address: r.address, source: s.source ?? 'inbound', at },
-            ]);
-            count(applied, i);
-          } else if (await t.removeSuppression(scope, s.channel, r.address)) count(applied, i);
-          else count(ignored, i);
-        } else statusEvents.push([e, i]);
+        if (e.type === 'status') statusEvents.push([e, i]);
+        else tally.count((await applySuppression(t, e, at)) ? 'applied' : 'ignored', i);
       }
-      const changes: MessageChange[] = [];
-      const changeOwner: number[] = [];
-      const campaigns = new Map<string, CampaignRecord | undefined>();
-      const engagement = new Map<string, { opens: number; clicks: number }>();
-      const suppress: { scope: string; channel: Channel; address: string; source: string; at: number }[] = [];
-      for (const [e, i] of statusEvents) {
-        const m = messageOf(e);
-        if (!m) {
-          count(unmatched, i);
-          continue;
-        }
-        if (!campaigns.has(m.campaignId)) campaigns.set(m.campaignId, await t.getCampaign(m.campaignId));
-        if (campaigns.get(m.campaignId)?.status === 'archived') {
-          count(ignored, i); // archived campaigns keep their statuses as they are (seed 001)
-          continue;
-        }
-        if (e.status === 'engagement') {
-          const g = engagement.get(m.campaignId) ?? { opens: 0, clicks: 0 };
-          if (e.engagement === 'click') g.clicks++;
-          else g.opens++;
-          engagement.set(m.campaignId, g);
-          count(applied, i);
-          continue;
-        }
-        if (e.status === 'opted_out')
-          suppress.push({
-            scope: m.scope,
-            channel: m.channel,
-            address: m.to,
-            source: e.providerStatus ?? 'provider',
-            at,
-          });
-        const event = toMessageEvent(e, at);
-        if (!event) {
-          count(ignored, i);
-          continue;
-        }
-        const detail: Record<string, unknown> = {};
-        if (e.providerStatus) detail.providerStatus = e.providerStatus;
-        if (e.code) detail.code = e.code;
-        if (e.occurredAt !== undefined) detail.occurredAt = e.occurredAt;
-        if (e.detail) detail.detail = e.detail;
-        changes.push({ message: m, event, detail });
-        changeOwner.push(i);
-      }
+      const { changes, changeOwner, engagement, suppress } = await statusChanges(t, statusEvents, messageOf, tally, at);
       if (suppress.length) await t.addSuppressions(suppress);
       if (engagement.size) {
         await t.addCounters(
@@ -218,18 +253,11 @@ export function createIngest(core: EngineCore, worker: EngineWorker) {
         );
       }
       // The campaign rows stay out of this transaction: their statuses are derived right after it.
-      const r = await applyChanges(t, out, changes, true);
-      wake = r.earliestTimer;
-      moved = r.counters.map((d) => d.campaignId);
+      const r = await applyChanges(t, fx, changes, true);
       r.changedFlags.forEach((changed, k) => {
-        count(changed ? applied : ignored, changeOwner[k] as number);
+        tally.count(changed ? 'applied' : 'ignored', changeOwner[k] as number);
       });
-      return batches.map((_, k) => ({
-        applied: applied[k] as number,
-        duplicates: duplicates[k] as number,
-        ignored: ignored[k] as number,
-        unmatched: unmatched[k] as number,
-      }));
+      return { results: tally.results(), wake: r.earliestTimer, moved: r.counters.map((d) => d.campaignId) };
     });
     if (wake !== undefined) worker.wakeBy(wake);
     return results.map((result) => ({ result, moved }));

@@ -6,8 +6,11 @@ import { OutreachError } from '../errors.js';
 import { campaignsCsv } from '../export/campaigns-csv.js';
 import { messagesCsv } from '../export/messages-csv.js';
 import type { MessageRecord } from '../records.js';
-import type { Outreach } from './create-outreach.js';
-import type { EngineCore } from './engine-core.js';
+import type { EngineParts } from './context.js';
+import type { Outreach } from './outreach.js';
+import { pages } from './paging.js';
+import { campaignNotFound } from './refusals.js';
+import { doneCount } from './views.js';
 
 /** The query methods of the engine. */
 export type OutreachQueries = Pick<
@@ -24,14 +27,12 @@ export type OutreachQueries = Pick<
 >;
 
 /** Builds the query methods over the core. */
-export function createQueries(core: EngineCore): OutreachQueries {
-  const { clock, steppers, renderer, tx, view, options } = core;
+export function createQueries(parts: EngineParts): OutreachQueries {
+  const { clock, steppers, renderer, tx, view, options } = parts;
   return {
     getCampaign: (id) =>
       tx(async (t) => {
-        const c = await t.getCampaign(id);
-        if (!c) throw new OutreachError('NOT_FOUND', `Campaign ${id} does not exist.`, { details: { campaignId: id } });
-        return view(t, c);
+        return view(t, (await t.getCampaign(id)) ?? campaignNotFound(id));
       }),
     listCampaigns: (filter = {}) =>
       tx(async (t) => Promise.all((await t.listCampaigns(filter)).map((c) => view(t, c)))),
@@ -49,9 +50,7 @@ export function createQueries(core: EngineCore): OutreachQueries {
       tx((t) => t.listContacts(campaignId, { after: page.after, limit: page.limit ?? 1000 })),
     getStats: (campaignId) =>
       tx(async (t) => {
-        const c = await t.getCampaign(campaignId);
-        if (!c)
-          throw new OutreachError('NOT_FOUND', `Campaign ${campaignId} does not exist.`, { details: { campaignId } });
+        const c = (await t.getCampaign(campaignId)) ?? campaignNotFound(campaignId);
         const { counts, opens, clicks } = await t.getCounters(campaignId);
         const delivered = counts.delivered + counts.assumed_delivered;
         const failed = counts.failed + counts.opted_out + counts.cancelled;
@@ -60,7 +59,7 @@ export function createQueries(core: EngineCore): OutreachQueries {
           status: c.status,
           total: c.messageCount,
           counts,
-          done: delivered + failed,
+          done: doneCount(counts),
           delivered,
           pending: c.messageCount - delivered - failed,
           failed,
@@ -70,9 +69,7 @@ export function createQueries(core: EngineCore): OutreachQueries {
       }),
     preview: (campaignId, contactId) =>
       tx(async (t) => {
-        const c = await t.getCampaign(campaignId);
-        if (!c)
-          throw new OutreachError('NOT_FOUND', `Campaign ${campaignId} does not exist.`, { details: { campaignId } });
+        const c = (await t.getCampaign(campaignId)) ?? campaignNotFound(campaignId);
         const contact = await t.getContact(contactId);
         if (!contact || contact.campaignId !== campaignId) {
           throw new OutreachError('NOT_FOUND', `Contact ${contactId} is not a contact of campaign ${campaignId}.`, {
@@ -98,36 +95,28 @@ export function createQueries(core: EngineCore): OutreachQueries {
     exportCampaigns: (filter = {}) =>
       campaignsCsv(
         (async function* () {
-          let after: string | undefined;
-          for (;;) {
-            const page = await tx(async (t) =>
+          const list = (after: string | undefined, limit: number) =>
+            tx(async (t) =>
               Promise.all(
-                (await t.listCampaigns({ ...filter, after, limit: 500 })).map(async (campaign) => ({
+                (await t.listCampaigns({ ...filter, after, limit })).map(async (campaign) => ({
                   campaign,
                   counters: await t.getCounters(campaign.id),
                 })),
               ),
             );
-            yield* page;
-            if (page.length < 500) return;
-            after = page[page.length - 1]?.campaign.id;
-          }
+          for await (const page of pages(list, 500, (row) => row.campaign.id)) yield* page;
         })(),
       ),
     exportMessages: (campaignId, opts = {}) =>
       messagesCsv(
         (async function* () {
-          let after: string | undefined;
-          for (;;) {
-            const page = await tx(async (t) => {
-              const ms = await t.listMessages(campaignId, { after, limit: 1000 });
+          const list = (after: string | undefined, limit: number) =>
+            tx(async (t) => {
+              const ms = await t.listMessages(campaignId, { after, limit });
               const contacts = opts.fields?.length ? await t.getContacts(ms.map((m) => m.contactId)) : undefined;
               return ms.map((message) => ({ message, contact: contacts?.get(message.contactId) ?? null }));
             });
-            yield* page;
-            if (page.length < 1000) return;
-            after = page[page.length - 1]?.message.id;
-          }
+          for await (const page of pages(list, 1000, (row) => row.message.id)) yield* page;
         })(),
         opts.fields ? { fields: opts.fields } : {},
       ),

@@ -73,7 +73,6 @@ function buildCampaignMachine() {
       nothingInFlight: ({ event }) => event.type === 'DELETE' && event.inFlight === 0,
     },
     actions: {
-      touch: assign({}),
       setSchedule: assign({ scheduledAt: ({ event }) => (event.type === 'SCHEDULE' ? event.at : null) }),
       clearSchedule: assign({ scheduledAt: null }),
       markRun: assign({ hasRun: true, scheduledAt: null, failureCause: null }),
@@ -96,15 +95,16 @@ function buildCampaignMachine() {
     states: {
       draft: {
         on: {
-          EDIT: { actions: 'touch' },
-          EDIT_CONTACTS: { actions: 'touch' },
+          // Allowed, and no change of state: the command does its work on the campaign's data.
+          EDIT: 'draft',
+          EDIT_CONTACTS: 'draft',
           SAVE: 'ready',
           DELETE: 'deleted',
         },
       },
       ready: {
         on: {
-          EDIT: { actions: 'touch' },
+          EDIT: 'ready',
           SCHEDULE: { target: 'scheduled', actions: 'setSchedule' },
           RUN: { target: 'in_progress', actions: 'markRun' },
           DELETE: 'deleted',
@@ -125,7 +125,7 @@ function buildCampaignMachine() {
           PROGRESS: [...derived],
           PAUSE: { target: 'paused', actions: 'notePause' },
           STOP: 'stopped',
-          CLOSE: { actions: 'touch' },
+          CLOSE: 'in_progress',
           FAIL: { target: 'failed', actions: 'setFailure' },
           ARCHIVE: 'archived',
         },
@@ -142,7 +142,7 @@ function buildCampaignMachine() {
       active_retries: {
         on: {
           PROGRESS: [...derived],
-          CLOSE: { actions: 'touch' },
+          CLOSE: 'active_retries',
           ARCHIVE: 'archived',
         },
       },
@@ -198,18 +198,30 @@ export function campaignCan(state: PersistedState<CampaignMachineContext>, event
 }
 
 /**
- * Applies an event to a campaign state. Returns `undefined` when the machine does not take it
- * (the command is not allowed in this status, or a progress report changes nothing).
+ * What an event does to a campaign state:
+ * - `moved`: the state or its context changed (`state` is the new one);
+ * - `unchanged`: the machine takes the event, and nothing changes (a command allowed in this status
+ *   that does its work on the campaign's data, or a progress report that leaves the status as it is);
+ * - `refused`: the machine does not take the event in this state (the command is not allowed).
  */
+export type CampaignTransition =
+  | { readonly outcome: 'moved'; readonly state: PersistedState<CampaignMachineContext> }
+  | { readonly outcome: 'unchanged' }
+  | { readonly outcome: 'refused' };
+
+const UNCHANGED: CampaignTransition = { outcome: 'unchanged' };
+const REFUSED: CampaignTransition = { outcome: 'refused' };
+
+/** Applies an event to a campaign state and says whether it moved, changed nothing, or was refused. */
 export function transitionCampaign(
   state: PersistedState<CampaignMachineContext>,
   event: CampaignEvent,
-): PersistedState<CampaignMachineContext> | undefined {
+): CampaignTransition {
   const before = restore(state);
   const [after] = transition(campaignMachine, before, event);
-  if (after === before) return undefined;
-  if (after.value === before.value && after.context === before.context) return undefined;
-  return { value: after.value as string, context: after.context };
+  if (after === before || (after.value === before.value && after.context === before.context))
+    return before.can(event) ? UNCHANGED : REFUSED;
+  return { outcome: 'moved', state: { value: after.value as string, context: after.context } };
 }
 
 /** Whether a campaign in this status holds its channel (one running campaign per channel per scope). */

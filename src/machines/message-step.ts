@@ -16,8 +16,6 @@ import { createEmailMessageMachine, type EmailMessageMachine } from './email-mes
 import { type MessageEvent, MessageEventSchema, type TimerEvent, TimerEventSchema } from './message-events.js';
 import { MESSAGE_STATE_STATUS, type MessageStateId } from './message-machine-shared.js';
 
-export { canRetry, MESSAGE_STATE_STATUS, type MessageStateId } from './message-machine-shared.js';
-
 import { createSmsMessageMachine, type SmsMessageMachine } from './sms-message.js';
 
 /** A timer a step asks for: fire `event` on the message `delay` ms after the step's `at`. */

@@ -1,6 +1,7 @@
 /**
- * Templates: `{{field}}` / `{{field|default}}` parsing and checks, SMS and email rendering, and
- * signed unsubscribe tokens.
+ * Templates: `{{field}}` / `{{field|default}}` checks, SMS and email rendering (what `outreach.preview`
+ * shows), SMS segment counting, and signed unsubscribe tokens.
+ * @module campaign-lifecycle/templates
  */
 
 export type { RenderEmailOptions, RenderedEmail, RenderedSms } from './content-render.js';
@@ -8,8 +9,7 @@ export { escapeHtml, renderEmail, renderSms, UNSUBSCRIBE_VARIABLE } from './cont
 export { missingFieldsFor, templateVariables, validateContent } from './content-validation.js';
 export type { SmsEncodingInfo } from './sms-segments.js';
 export { isGsm7, smsSegments } from './sms-segments.js';
-export type { TemplatePart, TemplateVariable } from './template-parser.js';
-export { compileTemplate, fillTemplate, parseTemplate } from './template-parser.js';
+export type { TemplateVariable } from './template-parser.js';
 export type {
   CreateUnsubscribeTokenInput,
   UnsubscribeTokenPayload,

@@ -1,6 +1,6 @@
 /**
  * @module package-shape — the rules the published package.json must keep, as a pure function so that
- * each rule can be proven against a broken copy (tests/package-exports.test.ts) as well as the real one.
+ * each rule can be proven against a broken copy (tests/package/package-exports.test.ts) as well as the real one.
  */
 
 /**

@@ -56,13 +56,8 @@ function cjsScript() {
 }
 
 /** A consumer that touches every entry's public types, CSV sources from web streams and async iterables among them. */
-const CONSUMER_TS = `import {
-  createOutreach,
-  importContactsCsv,
-  type CsvSource,
-  type ImportedContact,
-  type Outreach,
-} from 'campaign-lifecycle';
+const CONSUMER_TS = `import { createOutreach, type CsvSource, type ImportedContact, type Outreach } from 'campaign-lifecycle';
+import { importContactsCsv } from 'campaign-lifecycle/csv';
 import { memoryStorage } from 'campaign-lifecycle/memory';
 import { fromPGlite, postgresStorage } from 'campaign-lifecycle/postgres';
 import { sendgridWebhookHandler, verifySendgridSignature } from 'campaign-lifecycle/sendgrid';

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as adapterCore from '../../src/adapter-core.js';
 import * as core from '../../src/index.js';
-import { ROOT } from './bundle.js';
+import { ROOT } from '../support/bundle.js';
 
 /** Every value (not `type`) name an adapter imports from `campaign-lifecycle`. */
 function valuesImportedByAdapters(): string[] {

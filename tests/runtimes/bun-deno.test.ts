@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { entries } from '../../tsup.config.js';
-import { ROOT } from './bundle.js';
+import { ROOT } from '../support/bundle.js';
 
 const built = existsSync(`${ROOT}dist/index.js`);
 const binary = (name: string) => {

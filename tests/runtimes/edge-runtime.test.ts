@@ -5,12 +5,12 @@
  */
 import { EdgeVM } from '@edge-runtime/vm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleNeutral, ROOT } from './bundle.js';
+import { bundleNeutral, ROOT } from '../support/bundle.js';
 
 let vm: EdgeVM;
 
 beforeAll(async () => {
-  const { code } = await bundleNeutral(`${ROOT}tests/runtimes/edge-scenario.ts`, { format: 'iife' });
+  const { code } = await bundleNeutral(`${ROOT}tests/support/edge-scenario.ts`, { format: 'iife' });
   vm = new EdgeVM();
   vm.evaluate(code);
 });

@@ -7,7 +7,7 @@
 import { EdgeVM } from '@edge-runtime/vm';
 import { describe, expect, it } from 'vitest';
 import { entries } from '../../tsup.config.js';
-import { bundleNeutral, ROOT } from './bundle.js';
+import { bundleNeutral, ROOT } from '../support/bundle.js';
 
 describe('runtimes: every entry bundles for a neutral platform and loads in the edge runtime', () => {
   it('should run in an edge VM that has none of the Node globals', () => {
