@@ -63,6 +63,8 @@ export class CompactMessageStore {
   /** NaN stands for `null`. */
   private readonly firstDeferredAt = new F64Column();
   private readonly contextUpdatedAt = new F64Column();
+  /** `context.dueAt`: NaN when absent, -Infinity for `null`. */
+  private readonly dueAt = new F64Column();
   private readonly createdAt = new F64Column();
   private readonly updatedAt = new F64Column();
   private readonly stateNext = new U32Column();
@@ -120,11 +122,19 @@ export class CompactMessageStore {
         providerMessageId: this.providerId.get(slot) ?? null,
         firstDeferredAt: Number.isNaN(firstDeferredAt) ? null : firstDeferredAt,
         deferrals: this.deferrals.get(slot),
+        ...this.readDueAt(slot),
         updatedAt: this.contextUpdatedAt.get(slot),
       },
       createdAt: this.createdAt.get(slot),
       updatedAt: this.updatedAt.get(slot),
     };
+  }
+
+  /** `context.dueAt` as it was written: absent, `null` or a time. */
+  private readDueAt(slot: number): { dueAt?: number | null } {
+    const dueAt = this.dueAt.get(slot);
+    if (Number.isNaN(dueAt)) return {};
+    return { dueAt: dueAt === Number.NEGATIVE_INFINITY ? null : dueAt };
   }
 
   /** Writes a message into its slot with its indexes; `fresh` when the slot was empty. */
@@ -177,6 +187,7 @@ export class CompactMessageStore {
     this.deferrals.set(slot, c.deferrals);
     this.firstDeferredAt.set(slot, c.firstDeferredAt ?? Number.NaN);
     this.contextUpdatedAt.set(slot, c.updatedAt);
+    this.dueAt.set(slot, c.dueAt === undefined ? Number.NaN : c.dueAt === null ? Number.NEGATIVE_INFINITY : c.dueAt);
     this.createdAt.set(slot, m.createdAt);
     this.updatedAt.set(slot, m.updatedAt);
   }

@@ -406,6 +406,19 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
       );
     });
 
+    it('should keep every field of a message context, the time a held message is due included', async () => {
+      const s = await fresh();
+      const cid = uid('cmp');
+      const m = sampleMessage(cid);
+      const held = { ...m, state: 'outside_window', context: { ...m.context, dueAt: 1_767_618_000_000 } };
+      await s.transaction((t) => t.insertMessages([held]));
+      same((await s.transaction((t) => t.getMessage(m.id)))?.context.dueAt, 1_767_618_000_000, 'dueAt kept');
+      await s.transaction((t) =>
+        t.updateMessages([{ ...held, state: 'queued', context: { ...held.context, dueAt: null } }]),
+      );
+      same((await s.transaction((t) => t.getMessage(m.id)))?.context.dueAt ?? null, null, 'dueAt cleared');
+    });
+
     it('should append to the message log in order', async () => {
       const s = await fresh();
       const entries = ['QUEUE', 'DISPATCH', 'SEND_ACCEPTED'].map((event, i) => ({

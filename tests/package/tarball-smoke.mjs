@@ -127,10 +127,10 @@ importContactsCsv(csv, { channel: 'sms' }, async () => {}).then((r) => {
   console.log('ok - ${format} CSV import through #csv-parse');
 }, (error) => { console.error('not ok - ${format} CSV import', error); process.exit(1); });
 `;
-  writeFileSync(join(consumer, 'csv.mjs'), `import { importContactsCsv } from '${pkg.name}';\n${csvCheck('import')}`);
+  writeFileSync(join(consumer, 'csv.mjs'), `import { importContactsCsv } from '${pkg.name}/csv';\n${csvCheck('import')}`);
   writeFileSync(
     join(consumer, 'csv.cjs'),
-    `const { importContactsCsv } = require('${pkg.name}');\n${csvCheck('require')}`,
+    `const { importContactsCsv } = require('${pkg.name}/csv');\n${csvCheck('require')}`,
   );
   for (const script of ['smoke.mjs', 'smoke.cjs', 'csv.mjs', 'csv.cjs']) {
     try {
