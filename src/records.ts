@@ -136,4 +136,9 @@ export interface CampaignCounters {
   readonly counts: MessageCounts;
   readonly opens: number;
   readonly clicks: number;
+  /**
+   * Messages read (WhatsApp or RCS `read` receipts), each message once. Every adapter of this package
+   * fills it; absent (a storage written before it existed), it counts as 0.
+   */
+  readonly reads?: number | undefined;
 }

@@ -233,4 +233,6 @@ export interface CampaignStats {
   readonly failed: number;
   readonly opens: number;
   readonly clicks: number;
+  /** Messages read (WhatsApp or RCS `read` receipts from Twilio), each message counted once. */
+  readonly reads: number;
 }

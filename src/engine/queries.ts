@@ -51,7 +51,7 @@ export function createQueries(parts: EngineParts): OutreachQueries {
     getStats: (campaignId) =>
       tx(async (t) => {
         const c = (await t.getCampaign(campaignId)) ?? campaignNotFound(campaignId);
-        const { counts, opens, clicks } = await t.getCounters(campaignId);
+        const { counts, opens, clicks, reads } = await t.getCounters(campaignId);
         const delivered = counts.delivered + counts.assumed_delivered;
         const failed = counts.failed + counts.opted_out + counts.cancelled;
         return {
@@ -65,6 +65,7 @@ export function createQueries(parts: EngineParts): OutreachQueries {
           failed,
           opens,
           clicks,
+          reads: reads ?? 0,
         };
       }),
     preview: (campaignId, contactId) =>
