@@ -12,7 +12,7 @@ import type { EngineParts, TxEffects } from './context.js';
 import { createId } from './ids.js';
 import type { MessageChange } from './message-batch.js';
 import { persistently, sleep } from './retries.js';
-import { type Outgoing, sendVia } from './transport-calls.js';
+import { canBatch, type Outgoing, sendBatchVia, sendVia } from './transport-calls.js';
 import { doneCount } from './views.js';
 
 /** The deadline that holds a claim: it releases the message unless the claimant takes it first. */
@@ -224,6 +224,7 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
     handed: readonly Claimed[],
     signal: AbortSignal,
   ): Promise<[MessageRecord, SendResult][]> => {
+    if (canBatch(transport)) return sendBatched(channel, transport, handed, signal);
     inFlightSends[channel] += handed.length;
     const sending = handed.map(async ({ message, payload, error }): Promise<[MessageRecord, SendResult]> => {
       if (!payload)
@@ -242,6 +243,39 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
     // 1,000 ms after the latest start: no window the transport sees ever holds more than the limit.
     limiters[channel].record(clock.now(), handed.length);
     return Promise.all(sending);
+  };
+
+  /**
+   * Hands the round's messages (one campaign's, so they share content) to the email transport's
+   * `sendBatch` in one call, and pairs each with its result exactly as single sends would be. The rate
+   * limit and the concurrency count messages (recipients), not requests.
+   */
+  const sendBatched = async (
+    channel: Channel,
+    transport: Transport,
+    handed: readonly Claimed[],
+    signal: AbortSignal,
+  ): Promise<[MessageRecord, SendResult][]> => {
+    const out: [MessageRecord, SendResult][] = [];
+    const payloads: Outgoing[] = [];
+    const batched: MessageRecord[] = [];
+    for (const { message, payload, error } of handed) {
+      if (payload) {
+        payloads.push(payload);
+        batched.push(message);
+      } else out.push([message, { outcome: 'rejected', reason: 'failed_to_create', error: error ?? 'render failed' }]);
+    }
+    inFlightSends[channel] += handed.length;
+    limiters[channel].record(clock.now(), handed.length);
+    try {
+      const results = payloads.length ? await sendBatchVia(transport, payloads, { signal }, onError) : [];
+      batched.forEach((m, i) => {
+        out.push([m, results[i] as SendResult]);
+      });
+      return out;
+    } finally {
+      inFlightSends[channel] -= handed.length;
+    }
   };
 
   /**
