@@ -11,6 +11,8 @@
  */
 import type { Storage, StorageTransaction } from 'campaign-lifecycle';
 import { CampaignStore, ChannelClaims, CounterStore } from './campaign-store.js';
+import { CompactContactStore } from './compact-contact-store.js';
+import { CompactMessageStore } from './compact-message-store.js';
 import { ContactStore } from './contact-store.js';
 import { DeadlineStore } from './deadline-store.js';
 import { MessageStore } from './message-store.js';
@@ -24,6 +26,14 @@ export interface MemoryStorageOptions {
    * @defaultValue true
    */
   keepLog?: boolean;
+  /**
+   * Keep messages and their event logs in columns (typed arrays, interned names, log details as
+   * JSON text) rather than one object per message and per log entry: a few hundred bytes a message
+   * instead of about two kilobytes. Records are built when read, so every read returns new objects.
+   * Turn off for the former layout, which hands back the very objects it was given.
+   * @defaultValue true
+   */
+  compact?: boolean;
 }
 
 /**
@@ -37,8 +47,17 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const campaigns = new CampaignStore(undo);
   const counters = new CounterStore(undo);
   const channels = new ChannelClaims(undo);
-  const contacts = new ContactStore(undo);
-  const messages = new MessageStore(undo, options.keepLog ?? true);
+  const keepLog = options.keepLog ?? true;
+  let contacts: ContactStore | CompactContactStore;
+  let messages: MessageStore | CompactMessageStore;
+  if (options.compact ?? true) {
+    const compactContacts = new CompactContactStore(undo);
+    contacts = compactContacts;
+    messages = new CompactMessageStore(undo, keepLog, (id, address) => compactContacts.strings(id, address));
+  } else {
+    contacts = new ContactStore(undo);
+    messages = new MessageStore(undo, keepLog);
+  }
   const deadlines = new DeadlineStore(undo);
   const suppressions = new SuppressionStore(undo);
   const seen = new SeenStore(undo);

@@ -53,6 +53,8 @@ export const SENDGRID_MAX_PERSONALIZATIONS = 1000;
 const UNSUBSCRIBE_TAG = '%campaign_lifecycle_unsubscribe_url%';
 const UNSUBSCRIBE_TAG_HTML = '%campaign_lifecycle_unsubscribe_url_html%';
 const TAG_PREFIX = '%campaign_lifecycle_unsubscribe_url';
+/** Most requests one `sendBatch` call has in flight (the engine's default concurrency). */
+const REQUESTS_IN_FLIGHT = 16;
 
 interface SendgridError {
   message?: unknown;
@@ -186,7 +188,9 @@ function batchForm(
  * every message's: accepted (sharing the request's `X-Message-Id`), pre-send, refused, or unknown on a
  * timeout (never resent). A 400 naming personalizations refuses those messages and sends the rest
  * again once without them; a 413 splits the request in two. Messages with personal fields in their
- * content differ, so they go one per request, as with `send`.
+ * content differ, so they go one per request, as with `send`, at most 16 requests in flight per call.
+ * `limits` count messages (recipients), batched or not: raise `concurrency` (e.g. to 1,000) for the
+ * engine to hand a whole batch to one call.
  * @example
  * const email = sendgridTransport({
  *   apiKey: process.env.SENDGRID_API_KEY!,
@@ -382,16 +386,18 @@ export function sendgridTransport(options: SendgridTransportOptions): EmailTrans
   ): Promise<readonly SendResult[]> {
     const results: SendResult[] = new Array(messages.length);
     const groups = new Map<string, { shared: OutgoingEmail; from: EmailAddress; items: BatchItem[] }>();
-    const jobs: Promise<void>[] = [];
+    // One request each: started at most REQUESTS_IN_FLIGHT at a time, so a round of personalised
+    // emails (nothing shared) does not open a connection per message.
+    const requests: (() => Promise<void>)[] = [];
+    const alone = (index: number, message: OutgoingEmail) =>
+      requests.push(async () => {
+        results[index] = await send(message, sendOptions);
+      });
     messages.forEach((message, index) => {
       const from = message.from ?? options.from;
       const form = from === undefined ? null : batchForm(message, from, options.sandboxMode === true);
       if (from === undefined || form === null) {
-        jobs.push(
-          send(message, sendOptions).then((r) => {
-            results[index] = r;
-          }),
-        );
+        alone(index, message);
         return;
       }
       let group = groups.get(form.key);
@@ -404,25 +410,22 @@ export function sendgridTransport(options: SendgridTransportOptions): EmailTrans
     for (const { shared, from, items } of groups.values()) {
       for (let at = 0; at < items.length; at += maxBatchSize) {
         const chunk = items.slice(at, at + maxBatchSize);
-        if (chunk.length === 1) {
-          const { index, message } = chunk[0] as BatchItem;
-          jobs.push(
-            send(message, sendOptions).then((r) => {
-              results[index] = r;
-            }),
-          );
-        } else {
-          jobs.push(
-            sendShared(shared, from, chunk, sendOptions.signal, 1).then((rs) =>
-              rs.forEach((r, k) => {
-                results[(chunk[k] as BatchItem).index] = r;
-              }),
-            ),
-          );
-        }
+        const first = chunk[0] as BatchItem;
+        if (chunk.length === 1) alone(first.index, first.message);
+        else
+          requests.push(async () => {
+            const answers = await sendShared(shared, from, chunk, sendOptions.signal, 1);
+            answers.forEach((r, k) => {
+              results[(chunk[k] as BatchItem).index] = r;
+            });
+          });
       }
     }
-    await Promise.all(jobs);
+    let next = 0;
+    const lane = async () => {
+      while (next < requests.length) await (requests[next++] as () => Promise<void>)();
+    };
+    await Promise.all(Array.from({ length: Math.min(REQUESTS_IN_FLIGHT, requests.length) }, lane));
     return results;
   }
 

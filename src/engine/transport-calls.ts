@@ -18,57 +18,6 @@ export function sendVia(transport: Transport, payload: Outgoing, options: SendOp
   return Promise.resolve({ outcome: 'rejected', reason: 'failed_to_create', error: mismatch(transport, payload) });
 }
 
-/** Whether the transport takes several emails in one call (`EmailTransport.sendBatch`). */
-export function canBatch(transport: Transport): boolean {
-  return transport.channel === 'email' && typeof transport.sendBatch === 'function';
-}
-
-/**
- * Hands several emails to the transport's `sendBatch` in one call and answers one result per payload,
- * in order. A payload of the other channel is a failure to create (it is not handed over); a call that
- * throws, or answers another number of results, leaves every message of it `unknown` (they may have
- * been sent, so never resent blindly).
- */
-export async function sendBatchVia(
-  transport: Transport,
-  payloads: readonly Outgoing[],
-  options: SendOptions,
-  onError: (error: unknown) => void,
-): Promise<SendResult[]> {
-  const results: SendResult[] = payloads.map((p) => ({
-    outcome: 'rejected',
-    reason: 'failed_to_create',
-    error: mismatch(transport, p),
-  }));
-  if (transport.channel !== 'email' || !transport.sendBatch) return results;
-  const at: number[] = [];
-  const emails: OutgoingEmail[] = [];
-  payloads.forEach((p, i) => {
-    if (p.channel !== 'email') return;
-    at.push(i);
-    emails.push(p);
-  });
-  if (emails.length === 0) return results;
-  let answers: readonly SendResult[] | undefined;
-  let error = '';
-  try {
-    answers = await transport.sendBatch(emails, options);
-    if (!Array.isArray(answers) || answers.length !== emails.length) {
-      error = `the ${transport.name} transport answered a batch of ${emails.length} with ${Array.isArray(answers) ? answers.length : 'no'} results`;
-      answers = undefined;
-      onError(new Error(error));
-    }
-  } catch (e) {
-    // A transport that throws broke its contract; it may have sent, so never resend.
-    onError(e);
-    error = e instanceof Error ? e.message : String(e);
-  }
-  at.forEach((i, k) => {
-    results[i] = answers ? (answers[k] as SendResult) : { outcome: 'unknown', error };
-  });
-  return results;
-}
-
 /** Whether the transport can look up sends of unknown outcome. */
 export function canLookUp(transport: Transport | undefined): boolean {
   return typeof transport?.lookup === 'function';

@@ -176,6 +176,30 @@ describe('sendgrid batching: messages that share content go in one request', () 
   });
 });
 
+describe('sendgrid batching: bounded requests', () => {
+  it('should keep at most 16 requests in flight when the messages share nothing', async () => {
+    let open = 0;
+    let most = 0;
+    server = await fakeProvider((request, res) => {
+      open++;
+      most = Math.max(most, open);
+      setTimeout(() => {
+        open--;
+        accept(request, res);
+      }, 50);
+    });
+    const personal = Array.from({ length: 40 }, (_, i) =>
+      rendered(i, { html: `<p>Dear parent ${i}: school is closed.</p>` }),
+    );
+    const results = await sendBatch(server.url, personal);
+    expect(server.requests).toHaveLength(40);
+    // In parallel, never more than 16 at once (without the bound, all 40 would be open together).
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(16);
+    expect(results.every((r) => r.outcome === 'accepted')).toBe(true);
+  });
+});
+
 describe("sendgrid batching: the request's answer holds for every message in it", () => {
   it('should leave every message of a request that timed out unknown, and never resend it', async () => {
     server = await fakeProvider(() => 'hang');
