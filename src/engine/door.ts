@@ -88,6 +88,13 @@ const Schemas = {
   }),
   address: z.strictObject({ channel: Channel, address: Address, scope: Scope.optional() }),
   campaignFilter: CampaignFilter,
+  send: z.strictObject({
+    channel: Channel,
+    to: Address,
+    content: z.unknown(),
+    fields: Fields.optional(),
+    scope: Scope.optional(),
+  }),
   messageFilter: z.strictObject({
     statuses: MessageStatuses.optional(),
     after: Id.optional(),
@@ -320,6 +327,14 @@ export function guardOutreach(inner: Outreach): Outreach {
         }
       },
       (events) => inner.ingest(events),
+    ),
+    send: guarded(
+      (input) => void parseInput('send', 'input', Schemas.send, input),
+      (input) => inner.send(input),
+    ),
+    listMessagesTo: guarded(
+      (input) => void parseInput('listMessagesTo', 'input', Schemas.address, input),
+      (input) => inner.listMessagesTo(input),
     ),
     getCampaign: byId('getCampaign'),
     listCampaigns: guarded(
