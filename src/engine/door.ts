@@ -372,6 +372,11 @@ export function guardOutreach(inner: Outreach): Outreach {
       optional('exportCampaigns', 'filter', Schemas.campaignFilter, filter);
       return inner.exportCampaigns(filter);
     },
+    exportMessagesTo(input, options) {
+      parseInput('exportMessagesTo', 'input', Schemas.address, input);
+      optional('exportMessagesTo', 'options', Schemas.exportOptions, options);
+      return inner.exportMessagesTo(input, options);
+    },
     exportMessages(cid, options) {
       id('exportMessages', cid, 'campaignId');
       optional('exportMessages', 'options', Schemas.exportOptions, options);

@@ -8,6 +8,7 @@
 import type { CampaignContent } from '../content.js';
 import { EmailContentSchema, SmsContentSchema } from '../content.js';
 import { OutreachError } from '../errors.js';
+import { messagesCsv } from '../export/messages-csv.js';
 import { initialCampaignState } from '../machines/campaign.js';
 import type { CampaignRecord, ContactRecord, MessageRecord } from '../records.js';
 import type { Channel } from '../statuses.js';
@@ -17,7 +18,7 @@ import type { Outreach, SendInput } from './outreach.js';
 import { invalid } from './refusals.js';
 
 /** The one-off commands. */
-export type OneOffCommands = Pick<Outreach, 'send' | 'listMessagesTo'>;
+export type OneOffCommands = Pick<Outreach, 'send' | 'listMessagesTo' | 'exportMessagesTo'>;
 
 /** The name a one-off message's hidden campaign carries (it shows in its message's exports). */
 export const ONE_OFF_NAME = 'One-off message';
@@ -118,5 +119,15 @@ export function createOneOffCommands(parts: EngineParts, kick: () => void): OneO
     });
   };
 
-  return { send, listMessagesTo };
+  const exportMessagesTo: Outreach['exportMessagesTo'] = (input, opts = {}) =>
+    messagesCsv(
+      (async function* () {
+        const ms = await listMessagesTo(input);
+        const contacts = opts.fields?.length ? await tx((t) => t.getContacts(ms.map((m) => m.contactId))) : undefined;
+        for (const message of ms) yield { message, contact: contacts?.get(message.contactId) ?? null };
+      })(),
+      opts.fields ? { fields: opts.fields } : {},
+    );
+
+  return { send, listMessagesTo, exportMessagesTo };
 }

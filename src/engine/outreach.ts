@@ -211,6 +211,11 @@ export interface Outreach {
   send(input: SendInput): Promise<MessageRecord>;
   /** The one-off messages sent to an address in a scope (oldest first), with their statuses. */
   listMessagesTo(input: { channel: Channel; address: string; scope?: string }): Promise<MessageRecord[]>;
+  /** The one-off messages sent to an address, as CSV (the columns of `exportMessages`; `fields` as given to `send`). */
+  exportMessagesTo(
+    input: { channel: Channel; address: string; scope?: string },
+    options?: { fields?: readonly string[] },
+  ): AsyncIterable<string>;
   /** A campaign with its counters and available actions; `NOT_FOUND` when unknown. */
   getCampaign(id: string): Promise<Campaign>;
   /** Campaigns, optionally by scope, channel and status. */

@@ -22,6 +22,12 @@ const storages: [string, () => Storage][] = [
 const TO = '+14155550100';
 const BODY = { body: 'Hi {{name}}, your bus is 10 minutes late.' };
 
+async function collect(chunks: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const c of chunks) out.push(c);
+  return out;
+}
+
 function world(storage: Storage, byAddress: Record<string, SmsOutcome> = {}, ratePerSecond?: number) {
   return harness({
     storage,
@@ -46,6 +52,16 @@ describe.each(storages)('one-off messages (%s storage)', (_, storage) => {
       [sent.id, 'delivered'],
     ]);
     expect(await outreach.listCampaigns()).toEqual([]);
+    const campaignsCsv = (await collect(outreach.exportCampaigns())).join('');
+    expect(campaignsCsv.trim().split('\n')).toHaveLength(1); // the header only
+    const csv = (await collect(outreach.exportMessagesTo({ channel: 'sms', address: TO }, { fields: ['name'] })))
+      .join('')
+      .trim()
+      .split('\n');
+    expect(csv).toHaveLength(2);
+    expect(csv[1]).toContain(sent.id);
+    expect(csv[1]).toContain('Ada');
+    expect(csv[1]).toContain('Delivered');
   });
 
   it('a one-off goes out while a campaign runs on the channel, sharing its rate limit, and does not hold the channel', async () => {
