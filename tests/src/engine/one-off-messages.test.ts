@@ -88,6 +88,20 @@ describe.each(storages)('one-off messages (%s storage)', (_, storage) => {
     expect((await outreach.listCampaigns()).map((x) => x.id).sort()).toEqual([c.id, d.id].sort());
   });
 
+  it('an email one-off goes to the normalised address and is delivered', async () => {
+    const { outreach, clock, email } = harness({ storage: storage(), email: { byAddress: {} } });
+    const sent = await outreach.send({
+      channel: 'email',
+      to: 'Parent@Example.com',
+      content: { subject: 'Trip', html: '<p>Hi {{name}}</p>', from: { email: 'office@school.example' } },
+      fields: { name: 'Ada' },
+    });
+    expect(sent.to).toBe('parent@example.com');
+    await clock.advance('1h');
+    expect((await outreach.getMessage(sent.id)).status).toBe('delivered');
+    expect(email.sendCalls).toBe(1);
+  });
+
   it('a suppressed address ends Opted Out without a transport call', async () => {
     const { outreach, clock, sms } = world(storage());
     await outreach.optOut({ channel: 'sms', address: TO });
