@@ -1,12 +1,14 @@
 /**
- * In-process storage: Maps with the indexes the engine asks for, transactions serialised by a lock
+ * In-process storage: tables with the indexes the engine asks for, transactions serialised by a lock
  * and undone from an undo log when they throw. The embedded default; it does not survive the
  * process, and is not shared between processes.
  *
  * The parts, one file each: the undo log and lock (`undo-log.ts`), one store per table (campaigns,
- * counters and channel claims in `campaign-store.ts`, `contact-store.ts`, `message-store.ts` with the
- * event log, `deadline-store.ts`, suppressions and seen keys in `suppression-store.ts`), and the
- * structures they share (`sorted-ids.ts` with the one paging loop, `deadline-heap.ts`,
+ * counters and channel claims in `campaign-store.ts`, deadlines in `deadline-store.ts`, suppressions
+ * and seen keys in `suppression-store.ts`; contacts and messages with their event log in columns,
+ * `compact-contact-store.ts`, `compact-message-store.ts` and `log-rows.ts`, or as objects,
+ * `contact-store.ts` and `message-store.ts`), and the structures they share (`columns.ts`,
+ * `slots-by-id.ts`, `sorted-ids.ts` with the paging loop of the object stores, `deadline-heap.ts`,
  * `get-or-create.ts`). This file only routes the port's calls to them.
  */
 import type { Storage, StorageTransaction } from 'campaign-lifecycle';

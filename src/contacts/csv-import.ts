@@ -62,7 +62,7 @@ export interface CsvImportOptions {
   normalizeAddress?: ((raw: string) => AddressCheck) | undefined;
   /**
    * Threads that check phone numbers (SMS with the built-in rules only). By default one per core,
-   * started once a file has passed {@link PARALLEL_FROM} numbers, where the runtime has worker
+   * started once a file has passed 5,000 numbers, where the runtime has worker
    * threads (Node, Bun, Deno); `1` checks every number on the calling thread. The results are the
    * same either way, in the same order.
    */
@@ -545,7 +545,7 @@ function checkEmail(raw: string): Checked {
 }
 
 /**
- * The SMS checker of the built-in rules: the calling thread until {@link PARALLEL_FROM} numbers (or
+ * The SMS checker of the built-in rules: the calling thread until 5,000 numbers (or
  * at once when `threads` is given), then a pool of worker threads where the runtime has them, with
  * the calling thread taking a piece itself whenever every worker already has two. A piece a worker
  * fails on is checked on the calling thread, so a broken worker costs speed, not rows.

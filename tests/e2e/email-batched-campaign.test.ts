@@ -5,16 +5,46 @@
  * storage and the fake clock, the real `sendgridTransport` against a loopback mail send.
  */
 import type { ServerResponse } from 'node:http';
-import { createOutreach, type Outreach, type TransportLimits } from 'campaign-lifecycle';
+import { PGlite } from '@electric-sql/pglite';
+import { createOutreach, type Outreach, type Storage, type TransportLimits } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
+import { postgresStorage } from 'campaign-lifecycle/postgres';
 import { createFakeClock } from 'campaign-lifecycle/testing';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SENDGRID_MESSAGE_ID_ARG, sendgridTransport } from '../../adapters/sendgrid/index.js';
 import { fakeProvider, type Loopback, type RecordedRequest } from '../support/loopback-http.js';
 
 interface MailBody {
   personalizations: { to: { email: string }[]; custom_args: Record<string, string> }[];
 }
+
+// Created on first use, so that its start-up does not compete with the memory-storage tests.
+let db: PGlite | undefined;
+const pglite = () => {
+  db ??= new PGlite();
+  return db;
+};
+afterAll(() => db?.close());
+let schemas = 0;
+/** Both storages the library ships: memory, and Postgres (PGlite, a schema per test). */
+const STORAGES = [
+  ['memory storage', () => memoryStorage()],
+  ['PGlite', () => postgresStorage({ pool: pglite(), schema: `batching_${process.pid}_${++schemas}` })],
+] as const;
+let makeStorage: () => Storage = STORAGES[0][1];
+
+/** Loopback answers come in real time: generous for a loaded machine. */
+const WAIT = { timeout: 10_000 };
+
+/**
+ * Fires what is due on the fake clock until `check` passes: the worker arms its next timer after
+ * real-time work (storage, loopback HTTP), so one flush may come too early.
+ */
+const settle = (clock: { flush(): Promise<void> }, check: () => unknown) =>
+  vi.waitFor(async () => {
+    await clock.flush();
+    await check();
+  }, WAIT);
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -32,7 +62,7 @@ async function world(limits: TransportLimits, script: (r: RecordedRequest, res: 
   const api: Loopback = await fakeProvider(script);
   closers.push(api.close);
   const outreach: Outreach = createOutreach({
-    storage: memoryStorage(),
+    storage: makeStorage(),
     clock,
     transports: {
       email: sendgridTransport({
@@ -65,12 +95,15 @@ async function world(limits: TransportLimits, script: (r: RecordedRequest, res: 
   return { clock, api, outreach, campaign, bodies, messages };
 }
 
-describe('engine: batched email', () => {
+describe.each(STORAGES)('engine: batched email, on %s', (_storage, make) => {
+  beforeAll(() => {
+    makeStorage = make;
+  });
+
   it('should send a round of a campaign in one request, every message accepted under the request id', async () => {
     const w = await world({ concurrency: 1000 });
     const id = await w.campaign(120);
-    await w.clock.flush();
-    expect(w.api.requests).toHaveLength(1);
+    await settle(w.clock, () => expect(w.api.requests).toHaveLength(1));
     const [body] = w.bodies();
     expect(body?.personalizations).toHaveLength(120);
     const ms = await w.messages(id);
@@ -78,10 +111,12 @@ describe('engine: batched email', () => {
       new Set(ms.map((m) => m.id)),
     );
     // The answer is recorded once the request returns (real time on loopback).
-    await vi.waitFor(async () =>
-      expect(new Set((await w.messages(id)).map((m) => `${m.status}/${m.context.providerMessageId}`))).toEqual(
-        new Set([`sending/batch${ids}`]),
-      ),
+    await vi.waitFor(
+      async () =>
+        expect(new Set((await w.messages(id)).map((m) => `${m.status}/${m.context.providerMessageId}`))).toEqual(
+          new Set([`sending/batch${ids}`]),
+        ),
+      WAIT,
     );
   });
 
@@ -89,32 +124,30 @@ describe('engine: batched email', () => {
     const w = await world({ concurrency: 1000, ratePerSecond: 50 });
     const id = await w.campaign(120);
     const sizes = () => w.bodies().map((b) => b.personalizations.length);
-    await w.clock.flush();
-    await vi.waitFor(() => expect(sizes()).toEqual([50]));
+    await settle(w.clock, () => expect(sizes()).toEqual([50]));
     await w.clock.advance('999ms');
     await w.clock.flush();
     expect(sizes()).toEqual([50]);
     await w.clock.advance('1ms');
-    await w.clock.flush();
-    await vi.waitFor(() => expect(sizes()).toEqual([50, 50]));
+    await settle(w.clock, () => expect(sizes()).toEqual([50, 50]));
     await w.clock.advance('1s');
-    await w.clock.flush();
-    await vi.waitFor(() => expect(sizes()).toEqual([50, 50, 20]));
-    await vi.waitFor(async () => expect((await w.messages(id)).every((m) => m.context.providerMessageId)).toBe(true));
+    await settle(w.clock, () => expect(sizes()).toEqual([50, 50, 20]));
+    await vi.waitFor(
+      async () => expect((await w.messages(id)).every((m) => m.context.providerMessageId)).toBe(true),
+      WAIT,
+    );
   });
 
   it('should hand a batch at most `concurrency` messages', async () => {
     const w = await world({ concurrency: 40 });
     await w.campaign(100);
-    await w.clock.flush();
-    await vi.waitFor(() => expect(w.bodies().map((b) => b.personalizations.length)).toEqual([40, 40, 20]));
+    await settle(w.clock, () => expect(w.bodies().map((b) => b.personalizations.length)).toEqual([40, 40, 20]));
   });
 
   it('should leave every message of a request that timed out unknown, and send none of them again', async () => {
     const w = await world({ concurrency: 1000 }, () => 'hang');
     const id = await w.campaign(30);
-    await w.clock.flush();
-    await vi.waitFor(() => expect(w.api.requests).toHaveLength(1));
+    await settle(w.clock, () => expect(w.api.requests).toHaveLength(1));
     // Past the transport's 300 ms timeout in real time, then a minute on the engine's clock.
     await new Promise((resolve) => setTimeout(resolve, 700));
     await w.clock.advance('1m');
@@ -130,7 +163,7 @@ describe('engine: batched email', () => {
     const errors: unknown[] = [];
     let calls = 0;
     const outreach = createOutreach({
-      storage: memoryStorage(),
+      storage: makeStorage(),
       clock,
       transports: {
         email: {

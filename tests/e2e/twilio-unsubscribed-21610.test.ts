@@ -6,10 +6,13 @@
  * number. The real engine on memory storage, the real transport against a loopback Messages API, and
  * the real handler over loopback HTTP.
  */
-import { createOutreach, type Outreach } from 'campaign-lifecycle';
+
+import { PGlite } from '@electric-sql/pglite';
+import { createOutreach, type Outreach, type Storage } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
+import { postgresStorage } from 'campaign-lifecycle/postgres';
 import { createFakeClock } from 'campaign-lifecycle/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { computeTwilioSignature, twilioTransport, twilioWebhookHandler } from '../../adapters/twilio/index.js';
 import { fakeProvider, json, serveWebHandler } from '../support/loopback-http.js';
 
@@ -19,6 +22,21 @@ const SCOPE = 'school-7';
 const REFUSED_AT_CREATE = '+14155551001';
 const REFUSED_LATER = '+14155551002';
 const FINE = '+14155551003';
+
+// Created on first use, so that its start-up does not compete with the memory-storage tests.
+let db: PGlite | undefined;
+const pglite = () => {
+  db ??= new PGlite();
+  return db;
+};
+afterAll(() => db?.close());
+let schemas = 0;
+/** Both storages the library ships: memory, and Postgres (PGlite, a schema per test). */
+const STORAGES = [
+  ['memory storage', () => memoryStorage()],
+  ['PGlite', () => postgresStorage({ pool: pglite(), schema: `batching_${process.pid}_${++schemas}` })],
+] as const;
+let makeStorage: () => Storage = STORAGES[0][1];
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -48,7 +66,7 @@ async function world() {
   closers.push(api.close, hooks.close);
   const errors: unknown[] = [];
   const outreach: Outreach = createOutreach({
-    storage: memoryStorage(),
+    storage: makeStorage(),
     clock,
     transports: {
       sms: twilioTransport({
@@ -78,6 +96,17 @@ async function world() {
     await outreach.save(c.id);
     await outreach.run(c.id);
     await clock.flush();
+    // The transport's answers come back in real time (loopback HTTP): wait until each is recorded.
+    await vi.waitFor(
+      async () => {
+        await clock.flush();
+        const ms = await outreach.listMessages(c.id, { limit: 100 });
+        expect(
+          ms.filter((m) => m.status === 'queued' || (m.status === 'sending' && !m.context.providerMessageId)),
+        ).toEqual([]);
+      },
+      { timeout: 10_000 },
+    );
     return c.id;
   };
   /** Plays Twilio: a signed status callback to the message's StatusCallback. */
@@ -104,7 +133,11 @@ async function world() {
   return { outreach, api, created, campaign, callback, messageOf, suppressed, errors };
 }
 
-describe('twilio: 21610 suppresses the number in the message scope', () => {
+describe.each(STORAGES)('twilio: 21610 suppresses the number in the message scope, on %s', (_storage, make) => {
+  beforeAll(() => {
+    makeStorage = make;
+  });
+
   it('should suppress a number Twilio refuses at create with 21610, keeping the message Opted Out with its code', async () => {
     const w = await world();
     const id = await w.campaign([REFUSED_AT_CREATE, FINE]);

@@ -79,6 +79,17 @@ describe('importContactsCsv: numbers checked on worker threads', () => {
     }
   });
 
+  it('should reject the batches of a worker that fails (the import then checks them itself), not hang or end the process', async () => {
+    // An unknown default country makes every check throw inside the workers.
+    const pool = await startPhonePool(2, { defaultCountry: 'XX' as never });
+    try {
+      await expect(pool?.check(['07400 000001'])).rejects.toBeDefined();
+      await expect(pool?.check(['07400 000002'])).rejects.toBeDefined();
+    } finally {
+      await pool?.close();
+    }
+  });
+
   it('should import the same rows, refusals, lines and batches, in the same order, on 1 and on 2 threads', async () => {
     const csv = mixedCsv(12_000);
     const one = await run(csv, { ...OPTIONS, threads: 1 });
