@@ -177,6 +177,13 @@ describe('one-off messages: door checks', () => {
     expect(await refusal(outreach.send({ channel: 'sms', to: TO, content: { body: 'x' }, extra: 1 } as never))).toBe(
       'VALIDATION_FAILED',
     );
+    // The limits of LIMITS, as for contacts: a 10,001-character field value, a 321-character address.
+    expect(
+      await refusal(outreach.send({ channel: 'sms', to: TO, content: BODY, fields: { name: 'x'.repeat(10_001) } })),
+    ).toBe('VALIDATION_FAILED');
+    expect(
+      await refusal(outreach.send({ channel: 'email', to: `${'a'.repeat(310)}@example.com`, content: { body: 'x' } })),
+    ).toBe('VALIDATION_FAILED');
     await clock.advance('1m');
     expect(sms.sendCalls).toBe(0);
     expect(await outreach.listMessagesTo({ channel: 'sms', address: TO })).toEqual([]);
