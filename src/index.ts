@@ -35,6 +35,7 @@ export type {
   OutreachOptions,
   OutreachWorker,
   RetryResult,
+  SendInput,
   UpdateCampaignInput,
 } from './engine/create-outreach.js';
 export { createOutreach } from './engine/create-outreach.js';

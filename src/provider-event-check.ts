@@ -54,6 +54,9 @@ export function providerEventProblem(event: ProviderEvent): { path: string; mess
   ) {
     return { path: 'attempt', message: 'must be a whole number, 0 or more' };
   }
+  if (record.read !== undefined && typeof record.read !== 'boolean') {
+    return { path: 'read', message: 'must be true or false' };
+  }
   if (event.type === 'status' && event.messageId === undefined && event.providerMessageId === undefined) {
     return { path: 'messageId', message: 'A status event needs messageId or providerMessageId' };
   }

@@ -33,6 +33,11 @@ export const StatusEventSchema = z
     providerStatus: safeText(100).optional(),
     /** For engagement events. */
     engagement: z.enum(['open', 'click']).optional(),
+    /**
+     * The recipient read the message (a WhatsApp or RCS `read` receipt, status `delivered`): besides
+     * the status, the campaign's read count goes up, once per message however often it is reported.
+     */
+    read: z.boolean().optional(),
     /** SendGrid's deferral attempt number. */
     attempt: z.number().int().nonnegative().optional(),
     /** When the provider says it happened (ms since epoch); the engine's clock stamps the transition. */

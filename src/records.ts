@@ -52,6 +52,11 @@ export interface CampaignRecord {
    * every process applies it to the campaign's messages, whatever its own `policy` option says.
    */
   readonly policy?: StoredPolicy | undefined;
+  /**
+   * A one-off message's own campaign (`outreach.send`): it holds that one message, is hidden from
+   * campaign lists and exports, and holds no channel claim.
+   */
+  readonly oneOff?: boolean | undefined;
   /** When its messages may be sent, in each recipient's local time (absent or null: any time). */
   readonly sendingWindow?: SendingWindow | null | undefined;
   /** After this time (ms since epoch) nothing more is sent: messages not handed over yet are cancelled. */
@@ -146,4 +151,9 @@ export interface CampaignCounters {
   readonly counts: MessageCounts;
   readonly opens: number;
   readonly clicks: number;
+  /**
+   * Messages read (WhatsApp or RCS `read` receipts), each message once. Every adapter of this package
+   * fills it; absent (a storage written before it existed), it counts as 0.
+   */
+  readonly reads?: number | undefined;
 }

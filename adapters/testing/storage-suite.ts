@@ -258,6 +258,29 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
       });
     });
 
+    it('should count reads beside opens and clicks: zero by default, deltas add up, a rolled-back delta leaves none', async () => {
+      const s = await fresh();
+      await s.transaction(async (t) => {
+        same((await t.getCounters('cmp_r')).reads ?? 0, 0, 'zero reads by default');
+        await t.addCounters([{ campaignId: 'cmp_r', reads: 2 }]);
+        await t.addCounters([
+          { campaignId: 'cmp_r', reads: 1, opens: 1 },
+          { campaignId: 'cmp_q', reads: 4 },
+        ]);
+      });
+      await s
+        .transaction(async (t) => {
+          await t.addCounters([{ campaignId: 'cmp_r', reads: 10 }]);
+          throw new Error('roll back');
+        })
+        .catch(() => {});
+      await s.transaction(async (t) => {
+        const r = await t.getCounters('cmp_r');
+        same([r.reads, r.opens, r.clicks], [3, 1, 0], 'reads add up, apart from opens and clicks');
+        same((await t.getCounters('cmp_q')).reads, 4, 'per campaign');
+      });
+    });
+
     it('should let exactly one campaign hold a channel of a scope', async () => {
       const s = await fresh();
       await s.transaction(async (t) => {

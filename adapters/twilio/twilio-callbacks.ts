@@ -129,6 +129,8 @@ export function parseTwilioStatusCallback(
   if (providerMessageId !== undefined) event.providerMessageId = clip(providerMessageId, 300);
   if (status === 'failed') event.reason = statusKey === 'canceled' ? 'unknown' : reasonForTwilioCode(code);
   if (code !== undefined) event.code = code;
+  // WhatsApp and RCS report a message read; it is delivered, and the campaign counts it as read.
+  if (statusKey === 'read') event.read = true;
   if (errorMessage !== undefined) event.detail = clip(errorMessage, 2000);
   if (token) event.eventId = clip(token, 300);
   return checked(event, 'status callback');

@@ -54,8 +54,9 @@ export function createCampaignMoves(ctx: EngineContext): CampaignMoves {
     const releases = holdsChannel(c.status) && !holdsChannel(status);
     // Commands claim the channel; a derived move (a late receipt reopening a finished campaign) never
     // does, since it sends nothing new and must not fail for a channel another campaign now holds.
-    if (claims && event.type !== 'PROGRESS') await claimChannel(t, c);
-    if (releases) await t.releaseChannel(c.scope, c.channel, c.id);
+    // A one-off message's campaign never holds its channel (`outreach.send` is not bound by the rule).
+    if (claims && event.type !== 'PROGRESS' && !c.oneOff) await claimChannel(t, c);
+    if (releases && !c.oneOff) await t.releaseChannel(c.scope, c.channel, c.id);
     const updated: CampaignRecord = {
       ...c,
       status,

@@ -17,6 +17,7 @@ import { checkOptions, guardOutreach } from './door.js';
 import { createIngest } from './ingest.js';
 import { createLookups } from './lookups.js';
 import { createMessageFlow } from './message-flow.js';
+import { createOneOffCommands } from './one-off-commands.js';
 import type { Outreach, OutreachOptions } from './outreach.js';
 import { createQueries } from './queries.js';
 import { createSuppressionCommands } from './suppression-commands.js';
@@ -33,6 +34,7 @@ export type {
   OutreachOptions,
   OutreachWorker,
   RetryResult,
+  SendInput,
   UpdateCampaignInput,
 } from './outreach.js';
 
@@ -73,6 +75,7 @@ export function createOutreach(options: OutreachOptions): Outreach {
     ...createCampaignCommands(parts, worker),
     ...createContactCommands(parts),
     ...createSuppressionCommands(parts),
+    ...createOneOffCommands(parts, () => worker.kick()),
     ingest: createIngest(parts, worker),
     ...createQueries(parts),
     subscribe(listener) {

@@ -88,6 +88,13 @@ const Schemas = {
   }),
   address: z.strictObject({ channel: Channel, address: Address, scope: Scope.optional() }),
   campaignFilter: CampaignFilter,
+  send: z.strictObject({
+    channel: Channel,
+    to: Address,
+    content: z.unknown(),
+    fields: Fields.optional(),
+    scope: Scope.optional(),
+  }),
   messageFilter: z.strictObject({
     statuses: MessageStatuses.optional(),
     after: Id.optional(),
@@ -321,6 +328,14 @@ export function guardOutreach(inner: Outreach): Outreach {
       },
       (events) => inner.ingest(events),
     ),
+    send: guarded(
+      (input) => void parseInput('send', 'input', Schemas.send, input),
+      (input) => inner.send(input),
+    ),
+    listMessagesTo: guarded(
+      (input) => void parseInput('listMessagesTo', 'input', Schemas.address, input),
+      (input) => inner.listMessagesTo(input),
+    ),
     getCampaign: byId('getCampaign'),
     listCampaigns: guarded(
       (filter) => void optional('listCampaigns', 'filter', Schemas.campaignFilter, filter),
@@ -356,6 +371,11 @@ export function guardOutreach(inner: Outreach): Outreach {
     exportCampaigns(filter) {
       optional('exportCampaigns', 'filter', Schemas.campaignFilter, filter);
       return inner.exportCampaigns(filter);
+    },
+    exportMessagesTo(input, options) {
+      parseInput('exportMessagesTo', 'input', Schemas.address, input);
+      optional('exportMessagesTo', 'options', Schemas.exportOptions, options);
+      return inner.exportMessagesTo(input, options);
     },
     exportMessages(cid, options) {
       id('exportMessages', cid, 'campaignId');

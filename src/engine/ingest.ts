@@ -187,6 +187,8 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
     const campaigns = new Map<string, CampaignRecord | undefined>();
     const engagement = new Map<string, { opens: number; clicks: number }>();
     const suppress: { scope: string; channel: Channel; address: string; source: string; at: number }[] = [];
+    /** Messages a read receipt names, with the event's index. */
+    const readsOf: [MessageRecord, number][] = [];
     for (const [e, i] of statusEvents) {
       const m = messageOf(e);
       if (!m) {
@@ -219,10 +221,33 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
         tally.count('ignored', i);
         continue;
       }
+      if (e.read === true) readsOf.push([m, i]);
       changes.push({ message: m, event, detail: logDetail(e) });
       changeOwner.push(i);
     }
-    return { changes, changeOwner, engagement, suppress };
+    return { changes, changeOwner, engagement, suppress, readsOf };
+  };
+
+  /**
+   * The read receipts that are the first for their message: one read per message, however often it is
+   * reported (the message's read mark is a seen key of its campaign, deleted with it). Returns the reads
+   * per campaign and the indices of the events counted.
+   */
+  const firstReads = async (t: StorageTransaction, readsOf: readonly [MessageRecord, number][]) => {
+    const counts = new Map<string, number>();
+    const counted = new Set<number>();
+    const once = new Map<string, [MessageRecord, number]>();
+    for (const [m, i] of readsOf) if (!once.has(m.id)) once.set(m.id, [m, i]);
+    if (once.size === 0) return { counts, counted };
+    const first = [...once.values()];
+    const fresh = await t.markSeen(first.map(([m]) => ({ key: `read:${m.id}`, campaignId: m.campaignId })));
+    fresh.forEach((isNew, k) => {
+      if (!isNew) return;
+      const [m, i] = first[k] as [MessageRecord, number];
+      counts.set(m.campaignId, (counts.get(m.campaignId) ?? 0) + 1);
+      counted.add(i);
+    });
+    return { counts, counted };
   };
 
   /** Applies the batches of several callers in one transaction; returns each caller's result. */
@@ -245,17 +270,32 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
         if (e.type === 'status') statusEvents.push([e, i]);
         else tally.count((await applySuppression(t, e, at)) ? 'applied' : 'ignored', i);
       }
-      const { changes, changeOwner, engagement, suppress } = await statusChanges(t, statusEvents, messageOf, tally, at);
+      const { changes, changeOwner, engagement, suppress, readsOf } = await statusChanges(
+        t,
+        statusEvents,
+        messageOf,
+        tally,
+        at,
+      );
       if (suppress.length) await t.addSuppressions(suppress);
-      if (engagement.size) {
+      const reads = await firstReads(t, readsOf);
+      if (engagement.size || reads.counts.size) {
+        const ids = new Set([...engagement.keys(), ...reads.counts.keys()]);
         await t.addCounters(
-          [...engagement.entries()].map(([campaignId, g]) => ({ campaignId, opens: g.opens, clicks: g.clicks })),
+          [...ids].map((campaignId) => ({
+            campaignId,
+            opens: engagement.get(campaignId)?.opens ?? 0,
+            clicks: engagement.get(campaignId)?.clicks ?? 0,
+            reads: reads.counts.get(campaignId) ?? 0,
+          })),
         );
       }
       // The campaign rows stay out of this transaction: their statuses are derived right after it.
       const r = await applyChanges(t, fx, changes, true);
       r.changedFlags.forEach((changed, k) => {
-        tally.count(changed ? 'applied' : 'ignored', changeOwner[k] as number);
+        const owner = changeOwner[k] as number;
+        // A read receipt of a message delivered already changes its campaign's read count only.
+        tally.count(changed || reads.counted.has(owner) ? 'applied' : 'ignored', owner);
       });
       return { results: tally.results(), wake: r.earliestTimer, moved: r.counters.map((d) => d.campaignId) };
     });

@@ -201,6 +201,21 @@ export interface Outreach {
    * moves and unknown messages are counted, never thrown.
    */
   ingest(events: readonly ProviderEvent[]): Promise<IngestResult>;
+  /**
+   * Sends one message outside any campaign (seed 004): suppression checked, the channel's rate limit
+   * shared with campaigns, retries, timeouts, webhooks, late corrections and opt-out as for any
+   * message. It is not bound by the one-running-campaign-per-channel rule. Returns the message (Queued).
+   * @throws OutreachError `VALIDATION_FAILED` (bad content or address), `TEMPLATE_INVALID` (fields missing).
+   * @example await outreach.send({ channel: 'sms', to: '+14155550100', content: { body: 'Hi {{name}}' }, fields: { name: 'Ada' } });
+   */
+  send(input: SendInput): Promise<MessageRecord>;
+  /** The one-off messages sent to an address in a scope (oldest first), with their statuses. */
+  listMessagesTo(input: { channel: Channel; address: string; scope?: string }): Promise<MessageRecord[]>;
+  /** The one-off messages sent to an address, as CSV (the columns of `exportMessages`; `fields` as given to `send`). */
+  exportMessagesTo(
+    input: { channel: Channel; address: string; scope?: string },
+    options?: { fields?: readonly string[] },
+  ): AsyncIterable<string>;
   /** A campaign with its counters and available actions; `NOT_FOUND` when unknown. */
   getCampaign(id: string): Promise<Campaign>;
   /** Campaigns, optionally by scope, channel and status. */
@@ -228,6 +243,19 @@ export interface Outreach {
   readonly worker: OutreachWorker;
 }
 
+/** What `outreach.send` takes: one message outside any campaign. */
+export interface SendInput {
+  readonly channel: Channel;
+  /** The recipient: a phone number (SMS) or an email address. */
+  readonly to: string;
+  /** The content, as a campaign's (`{ body }` for SMS; `{ subject, html, … }` for email). */
+  readonly content: unknown;
+  /** Values of the content's `{{variables}}`. */
+  readonly fields?: Readonly<Record<string, string>> | undefined;
+  /** The scope whose suppression list applies (the engine's default scope when absent). */
+  readonly scope?: string | undefined;
+}
+
 /** Counters of one campaign, constant-time to read. */
 export interface CampaignStats {
   readonly campaignId: string;
@@ -240,4 +268,6 @@ export interface CampaignStats {
   readonly failed: number;
   readonly opens: number;
   readonly clicks: number;
+  /** Messages read (WhatsApp or RCS `read` receipts from Twilio), each message counted once. */
+  readonly reads: number;
 }

@@ -35,7 +35,7 @@ export function createQueries(parts: EngineParts): OutreachQueries {
         return view(t, (await t.getCampaign(id)) ?? campaignNotFound(id));
       }),
     listCampaigns: (filter = {}) =>
-      tx(async (t) => Promise.all((await t.listCampaigns(filter)).map((c) => view(t, c)))),
+      tx(async (t) => Promise.all((await t.listCampaigns(filter)).filter((c) => !c.oneOff).map((c) => view(t, c)))),
     getMessage: (id) =>
       tx(async (t) => {
         const m = await t.getMessage(id);
@@ -51,7 +51,7 @@ export function createQueries(parts: EngineParts): OutreachQueries {
     getStats: (campaignId) =>
       tx(async (t) => {
         const c = (await t.getCampaign(campaignId)) ?? campaignNotFound(campaignId);
-        const { counts, opens, clicks } = await t.getCounters(campaignId);
+        const { counts, opens, clicks, reads } = await t.getCounters(campaignId);
         const delivered = counts.delivered + counts.assumed_delivered;
         const failed = counts.failed + counts.opted_out + counts.cancelled;
         return {
@@ -65,6 +65,7 @@ export function createQueries(parts: EngineParts): OutreachQueries {
           failed,
           opens,
           clicks,
+          reads: reads ?? 0,
         };
       }),
     preview: (campaignId, contactId) =>
@@ -99,12 +100,14 @@ export function createQueries(parts: EngineParts): OutreachQueries {
             tx(async (t) =>
               Promise.all(
                 (await t.listCampaigns({ ...filter, after, limit })).map(async (campaign) => ({
+                  hidden: campaign.oneOff === true,
                   campaign,
                   counters: await t.getCounters(campaign.id),
                 })),
               ),
             );
-          for await (const page of pages(list, 500, (row) => row.campaign.id)) yield* page;
+          for await (const page of pages(list, 500, (row) => row.campaign.id))
+            for (const { hidden, ...row } of page) if (!hidden) yield row;
         })(),
       ),
     exportMessages: (campaignId, opts = {}) =>

@@ -49,6 +49,8 @@ export interface Campaign extends CampaignRecord {
   readonly done: number;
   readonly opens: number;
   readonly clicks: number;
+  /** Messages read (WhatsApp or RCS `read` receipts), each message once. */
+  readonly reads: number;
   /** When the campaign is due to start, while scheduled. */
   readonly scheduledAt: number | null;
   /** What went wrong, when the campaign failed. */
@@ -88,7 +90,7 @@ export function availableActions(
 /** Builds the query view of a campaign from its record and counters. */
 export function campaignView(
   record: CampaignRecord,
-  counters: { counts: MessageCounts; opens: number; clicks: number },
+  counters: { counts: MessageCounts; opens: number; clicks: number; reads?: number | undefined },
 ): Campaign {
   return {
     ...record,
@@ -96,6 +98,7 @@ export function campaignView(
     done: doneCount(counters.counts),
     opens: counters.opens,
     clicks: counters.clicks,
+    reads: counters.reads ?? 0,
     scheduledAt: record.state.context.scheduledAt,
     failureCause: record.state.context.failureCause,
     availableActions: availableActions({ state: record.state, counts: counters.counts }),

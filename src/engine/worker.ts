@@ -5,6 +5,7 @@
  */
 import type { TimerHandle } from '../ports/clock.js';
 import type { EventSink } from '../provider-events.js';
+import type { Channel } from '../statuses.js';
 import type { EngineContext } from './context.js';
 import type { Deadlines } from './deadlines.js';
 import type { Dispatch, RoundState } from './dispatch.js';
@@ -57,6 +58,16 @@ export function createWorker(ctx: EngineContext, parts: WorkerParts): EngineWork
   let again = false;
   let stopping = false;
 
+  /**
+   * When the next slot frees for the channels that have messages waiting. Only those: an idle channel's
+   * limiter answers "now", which would wake the worker every millisecond until the waiting one frees.
+   */
+  const nextSlotOf = (waiting: readonly Channel[], now: number): number => {
+    let next = Number.POSITIVE_INFINITY;
+    for (const ch of waiting) if (transports[ch]) next = Math.min(next, Math.max(now + 1, limiters[ch].nextSlot(now)));
+    return next;
+  };
+
   const arm = (at: number) => {
     if (!started) return;
     if (timer !== undefined && timerAt <= at) return;
@@ -80,7 +91,8 @@ export function createWorker(ctx: EngineContext, parts: WorkerParts): EngineWork
     if (controller.signal.aborted) controller = new AbortController();
     busy = (async () => {
       try {
-        let rateWait = false;
+        // The channels with messages waiting for a slot (rate limit or concurrency) after the last round.
+        let waiting: Channel[] = [];
         for (let i = 0; i < 1_000_000; i++) {
           if (stopping) break;
           again = false;
@@ -89,17 +101,14 @@ export function createWorker(ctx: EngineContext, parts: WorkerParts): EngineWork
             dispatch.dispatchChannel('sms', round),
             dispatch.dispatchChannel('email', round),
           ]);
-          rateWait = sms.waiting || email.waiting;
+          waiting = [...(sms.waiting ? ['sms' as const] : []), ...(email.waiting ? ['email' as const] : [])];
           // Held messages (outside their window, past the deadline) left the queue too: claim on.
           const moved = sms.sent + email.sent + sms.held + email.held;
           if (fired === 0 && moved === 0 && !again) break;
         }
         const now = clock.now();
         let next = (await tx((t) => t.nextDeadlineAt())) ?? Number.POSITIVE_INFINITY;
-        if (rateWait) {
-          for (const ch of ['sms', 'email'] as const)
-            if (transports[ch]) next = Math.min(next, Math.max(now + 1, limiters[ch].nextSlot(now)));
-        }
+        next = Math.min(next, nextSlotOf(waiting, now));
         if (pollMs !== undefined) next = Math.min(next, now + pollMs);
         if (Number.isFinite(next)) arm(next);
       } catch (error) {

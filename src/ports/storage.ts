@@ -52,6 +52,8 @@ export interface CounterDelta {
   readonly counts?: Partial<MessageCounts> | undefined;
   readonly opens?: number | undefined;
   readonly clicks?: number | undefined;
+  /** Messages read (a WhatsApp or RCS `read` receipt), each message counted once. */
+  readonly reads?: number | undefined;
 }
 
 /**

@@ -28,6 +28,7 @@ const statusEvent = fc.record(
     detail: maybe(text),
     occurredAt: maybe(number),
     attempt: maybe(number),
+    read: maybe(fc.oneof(fc.boolean(), fc.constantFrom('true', 1, null))),
   },
   { requiredKeys: ['type', 'channel', 'status'] },
 );

@@ -149,7 +149,7 @@ describe('postgresStorage: records', () => {
       await t.addCounters([{ campaignId: 'c', counts: { delivered: 10 }, clicks: 2 }]);
       return t.getCounters('c');
     });
-    expect(read).toEqual({ counts: { ...counts, delivered: counts.delivered + 10 }, opens: 3, clicks: 2 });
+    expect(read).toEqual({ counts: { ...counts, delivered: counts.delivered + 10 }, opens: 3, clicks: 2, reads: 0 });
   });
 });
 

@@ -41,6 +41,13 @@ describe('twilio: status callbacks, every MessageStatus', () => {
     expect(StatusEventSchema.safeParse(event).success).toBe(true);
   });
 
+  it('should keep the fact that a WhatsApp or RCS message was read (read: true) and mark no other status read', () => {
+    const read = parseTwilioStatusCallback(form({ MessageStatus: 'read' }), { url: URL_ });
+    expect(read).toMatchObject({ status: 'delivered', read: true });
+    expect(StatusEventSchema.safeParse(read).success).toBe(true);
+    expect(parseTwilioStatusCallback(form({ MessageStatus: 'delivered' }), { url: URL_ }).read).toBeUndefined();
+  });
+
   it('should fail a canceled message with reason unknown', () => {
     expect(parseTwilioStatusCallback(form({ MessageStatus: 'canceled' }), { url: URL_ }).reason).toBe('unknown');
   });
