@@ -127,7 +127,10 @@ importContactsCsv(csv, { channel: 'sms' }, async () => {}).then((r) => {
   console.log('ok - ${format} CSV import through #csv-parse');
 }, (error) => { console.error('not ok - ${format} CSV import', error); process.exit(1); });
 `;
-  writeFileSync(join(consumer, 'csv.mjs'), `import { importContactsCsv } from '${pkg.name}/csv';\n${csvCheck('import')}`);
+  writeFileSync(
+    join(consumer, 'csv.mjs'),
+    `import { importContactsCsv } from '${pkg.name}/csv';\n${csvCheck('import')}`,
+  );
   writeFileSync(
     join(consumer, 'csv.cjs'),
     `const { importContactsCsv } = require('${pkg.name}/csv');\n${csvCheck('require')}`,
