@@ -65,6 +65,7 @@ interface Counters {
   counts: Record<MessageStatus, number>;
   opens: number;
   clicks: number;
+  spamReports: number;
 }
 
 /** Campaign counters, created at zero on first use. */
@@ -74,26 +75,33 @@ export class CounterStore {
 
   add(deltas: readonly CounterDelta[]): void {
     for (const d of deltas) {
-      const target = getOrCreate(this.counters, d.campaignId, () => ({ counts: emptyCounts(), opens: 0, clicks: 0 }));
+      const target = getOrCreate(this.counters, d.campaignId, () => ({
+        counts: emptyCounts(),
+        opens: 0,
+        clicks: 0,
+        spamReports: 0,
+      }));
       if (d.counts) {
         for (const [status, n] of Object.entries(d.counts) as [MessageStatus, number][]) target.counts[status] += n;
       }
       target.opens += d.opens ?? 0;
       target.clicks += d.clicks ?? 0;
+      target.spamReports += d.spamReports ?? 0;
       this.undo.record(() => {
         if (d.counts) {
           for (const [status, n] of Object.entries(d.counts) as [MessageStatus, number][]) target.counts[status] -= n;
         }
         target.opens -= d.opens ?? 0;
         target.clicks -= d.clicks ?? 0;
+        target.spamReports -= d.spamReports ?? 0;
       });
     }
   }
   get(campaignId: string): CampaignCounters {
     const c = this.counters.get(campaignId);
     return c
-      ? { counts: { ...c.counts }, opens: c.opens, clicks: c.clicks }
-      : { counts: emptyCounts(), opens: 0, clicks: 0 };
+      ? { counts: { ...c.counts }, opens: c.opens, clicks: c.clicks, spamReports: c.spamReports }
+      : { counts: emptyCounts(), opens: 0, clicks: 0, spamReports: 0 };
   }
   removeCampaign(id: string): Undo {
     const prev = this.counters.get(id);

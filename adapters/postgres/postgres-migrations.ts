@@ -130,6 +130,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       'CREATE INDEX seen_events_campaign ON {{schema}}.seen_events (campaign_id) WHERE campaign_id IS NOT NULL',
     ],
   },
+  {
+    version: 3,
+    name: 'spam complaints are counted per campaign (the spam-complaint brake)',
+    statements: ['ALTER TABLE {{schema}}.counters ADD COLUMN spam_reports bigint NOT NULL DEFAULT 0'],
+  },
 ];
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

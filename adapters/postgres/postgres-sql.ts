@@ -7,6 +7,9 @@ import { COUNTER_COLUMNS } from './postgres-migrations.js';
 /** Counter shards per campaign: each connection adds to shard `backend pid % SHARDS`. */
 const SHARDS = 16;
 
+/** Counter columns besides the per-status ones (spam_reports since migration 3). */
+const ENGAGEMENT_COLUMNS = ['opens', 'clicks', 'spam_reports'] as const;
+
 const MESSAGE_COLUMNS = `id, campaign_id AS "campaignId", contact_id AS "contactId", scope, channel, "to", status, state, context,
   created_at::float8 AS "createdAt", updated_at::float8 AS "updatedAt"`;
 const MESSAGE_RECORDSET = `x(id text, "campaignId" text, "contactId" text, scope text, channel text, "to" text, status text,
@@ -22,8 +25,8 @@ export function statements(s: string) {
     insertCampaign: `INSERT INTO ${s}.campaigns (id, scope, channel, status, record) VALUES ($1, $2, $3, $4, $5::text::json)`,
     getCampaign: `SELECT record FROM ${s}.campaigns WHERE id = $1`,
     // A plain read of a campaign brings its counters along, for a getCounters right after it.
-    readCampaign: `SELECT c.record, ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `k.${c}`).join(', ')}
-      FROM ${s}.campaigns c, LATERAL (SELECT ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `coalesce(sum(${c}), 0)::float8 AS ${c}`).join(', ')}
+    readCampaign: `SELECT c.record, ${[...COUNTER_COLUMNS, ...ENGAGEMENT_COLUMNS].map((c) => `k.${c}`).join(', ')}
+      FROM ${s}.campaigns c, LATERAL (SELECT ${[...COUNTER_COLUMNS, ...ENGAGEMENT_COLUMNS].map((c) => `coalesce(sum(${c}), 0)::float8 AS ${c}`).join(', ')}
         FROM ${s}.counters WHERE campaign_id = c.id) k
       WHERE c.id = $1`,
     updateCampaign: `UPDATE ${s}.campaigns SET scope = $2, channel = $3, status = $4, record = $5::text::json WHERE id = $1 RETURNING id`,
@@ -37,13 +40,13 @@ export function statements(s: string) {
       h AS (DELETE FROM ${s}.channel_claims WHERE campaign_id = $1),
       k AS (DELETE FROM ${s}.seen_events WHERE campaign_id = $1)
       DELETE FROM ${s}.campaigns WHERE id = $1`,
-    addCounters: `INSERT INTO ${s}.counters (campaign_id, shard, ${counterList}, opens, clicks)
-      SELECT x."campaignId", pg_backend_pid() % ${SHARDS}, ${COUNTER_COLUMNS.map((c) => `x.${c}`).join(', ')}, x.opens, x.clicks
-      FROM json_to_recordset($1::text::json) AS x("campaignId" text, ${COUNTER_COLUMNS.map((c) => `${c} bigint`).join(', ')}, opens bigint, clicks bigint)
+    addCounters: `INSERT INTO ${s}.counters (campaign_id, shard, ${counterList}, ${ENGAGEMENT_COLUMNS.join(', ')})
+      SELECT x."campaignId", pg_backend_pid() % ${SHARDS}, ${[...COUNTER_COLUMNS, ...ENGAGEMENT_COLUMNS].map((c) => `x.${c}`).join(', ')}
+      FROM json_to_recordset($1::text::json) AS x("campaignId" text, ${[...COUNTER_COLUMNS, ...ENGAGEMENT_COLUMNS].map((c) => `${c} bigint`).join(', ')})
       ORDER BY x."campaignId"
       ON CONFLICT (campaign_id, shard) DO UPDATE SET
-      ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `${c} = counters.${c} + EXCLUDED.${c}`).join(', ')}`,
-    getCounters: `SELECT ${[...COUNTER_COLUMNS, 'opens', 'clicks'].map((c) => `coalesce(sum(${c}), 0)::float8 AS ${c}`).join(', ')}
+      ${[...COUNTER_COLUMNS, ...ENGAGEMENT_COLUMNS].map((c) => `${c} = counters.${c} + EXCLUDED.${c}`).join(', ')}`,
+    getCounters: `SELECT ${[...COUNTER_COLUMNS, ...ENGAGEMENT_COLUMNS].map((c) => `coalesce(sum(${c}), 0)::float8 AS ${c}`).join(', ')}
       FROM ${s}.counters WHERE campaign_id = $1`,
     claimChannel: `INSERT INTO ${s}.channel_claims (scope, channel, campaign_id) VALUES ($1, $2, $3)
       ON CONFLICT DO NOTHING RETURNING campaign_id`,
@@ -121,7 +124,12 @@ export type Row = Record<string, unknown>;
 export function countersOf(row: Row): CampaignCounters {
   const counts = emptyCounts();
   for (const c of COUNTER_COLUMNS) counts[c as MessageStatus] = Number(row[c] ?? 0);
-  return { counts, opens: Number(row.opens ?? 0), clicks: Number(row.clicks ?? 0) };
+  return {
+    counts,
+    opens: Number(row.opens ?? 0),
+    clicks: Number(row.clicks ?? 0),
+    spamReports: Number(row.spam_reports ?? 0),
+  };
 }
 
 /** Sums counter deltas per campaign; drops campaigns whose sums are all zero. */
@@ -130,13 +138,14 @@ export function counterRows(deltas: readonly CounterDelta[]): Record<string, unk
   for (const d of deltas) {
     let row = sums.get(d.campaignId);
     if (!row) {
-      row = { opens: 0, clicks: 0 };
+      row = { opens: 0, clicks: 0, spam_reports: 0 };
       for (const c of COUNTER_COLUMNS) row[c] = 0;
       sums.set(d.campaignId, row);
     }
     if (d.counts) for (const [status, n] of Object.entries(d.counts)) row[status] = (row[status] ?? 0) + (n ?? 0);
     row.opens = (row.opens ?? 0) + (d.opens ?? 0);
     row.clicks = (row.clicks ?? 0) + (d.clicks ?? 0);
+    row.spam_reports = (row.spam_reports ?? 0) + (d.spamReports ?? 0);
   }
   const rows: Record<string, unknown>[] = [];
   for (const [campaignId, row] of sums) {

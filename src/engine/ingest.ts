@@ -185,7 +185,7 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
     const changes: MessageChange[] = [];
     const changeOwner: number[] = [];
     const campaigns = new Map<string, CampaignRecord | undefined>();
-    const engagement = new Map<string, { opens: number; clicks: number }>();
+    const engagement = new Map<string, { opens: number; clicks: number; spamReports: number }>();
     const suppress: { scope: string; channel: Channel; address: string; source: string; at: number }[] = [];
     for (const [e, i] of statusEvents) {
       const m = messageOf(e);
@@ -199,12 +199,18 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
         continue;
       }
       if (e.status === 'engagement') {
-        const g = engagement.get(m.campaignId) ?? { opens: 0, clicks: 0 };
+        const g = engagement.get(m.campaignId) ?? { opens: 0, clicks: 0, spamReports: 0 };
         if (e.engagement === 'click') g.clicks++;
         else g.opens++;
         engagement.set(m.campaignId, g);
         tally.count('applied', i);
         continue;
+      }
+      if (e.status === 'opted_out' && e.providerStatus === 'spamreport') {
+        // Counted for the spam-complaint brake (each report once: repeats were dropped as duplicates).
+        const g = engagement.get(m.campaignId) ?? { opens: 0, clicks: 0, spamReports: 0 };
+        g.spamReports++;
+        engagement.set(m.campaignId, g);
       }
       if (e.status === 'opted_out')
         suppress.push({
@@ -249,7 +255,12 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
       if (suppress.length) await t.addSuppressions(suppress);
       if (engagement.size) {
         await t.addCounters(
-          [...engagement.entries()].map(([campaignId, g]) => ({ campaignId, opens: g.opens, clicks: g.clicks })),
+          [...engagement.entries()].map(([campaignId, g]) => ({
+            campaignId,
+            opens: g.opens,
+            clicks: g.clicks,
+            spamReports: g.spamReports,
+          })),
         );
       }
       // The campaign rows stay out of this transaction: their statuses are derived right after it.
@@ -257,7 +268,10 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
       r.changedFlags.forEach((changed, k) => {
         tally.count(changed ? 'applied' : 'ignored', changeOwner[k] as number);
       });
-      return { results: tally.results(), wake: r.earliestTimer, moved: r.counters.map((d) => d.campaignId) };
+      const moved = new Set(r.counters.map((d) => d.campaignId));
+      // A spam report on a message already Opted Out moves no status, yet may set off the brake.
+      for (const [campaignId, g] of engagement) if (g.spamReports > 0) moved.add(campaignId);
+      return { results: tally.results(), wake: r.earliestTimer, moved: [...moved] };
     });
     if (wake !== undefined) worker.wakeBy(wake);
     return results.map((result) => ({ result, moved }));

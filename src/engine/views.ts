@@ -49,6 +49,13 @@ export interface Campaign extends CampaignRecord {
   readonly done: number;
   readonly opens: number;
   readonly clicks: number;
+  /** Spam complaints reported for its messages (email; the spam-complaint brake reads them). */
+  readonly spamReports: number;
+  /**
+   * Why the engine paused it, while paused by the engine: `failure_rate` (policy `autoPause`) or
+   * `spam_complaints` (policy `spamComplaintBrake`); null otherwise.
+   */
+  readonly pauseCause: string | null;
   /** When the campaign is due to start, while scheduled. */
   readonly scheduledAt: number | null;
   /** What went wrong, when the campaign failed. */
@@ -88,7 +95,7 @@ export function availableActions(
 /** Builds the query view of a campaign from its record and counters. */
 export function campaignView(
   record: CampaignRecord,
-  counters: { counts: MessageCounts; opens: number; clicks: number },
+  counters: { counts: MessageCounts; opens: number; clicks: number; spamReports?: number | undefined },
 ): Campaign {
   return {
     ...record,
@@ -96,6 +103,8 @@ export function campaignView(
     done: doneCount(counters.counts),
     opens: counters.opens,
     clicks: counters.clicks,
+    spamReports: counters.spamReports ?? 0,
+    pauseCause: record.status === 'paused' ? (record.state.context.pauseCause ?? null) : null,
     scheduledAt: record.state.context.scheduledAt,
     failureCause: record.state.context.failureCause,
     availableActions: availableActions({ state: record.state, counts: counters.counts }),

@@ -52,6 +52,8 @@ export interface CounterDelta {
   readonly counts?: Partial<MessageCounts> | undefined;
   readonly opens?: number | undefined;
   readonly clicks?: number | undefined;
+  /** Spam complaints to add (the spam-complaint brake reads them). */
+  readonly spamReports?: number | undefined;
 }
 
 /**

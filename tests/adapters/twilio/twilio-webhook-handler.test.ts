@@ -100,7 +100,14 @@ describe('twilio: webhook handler over HTTP', () => {
       const res = await post(hook, params, await computeTwilioSignature(TOKEN, hook, params));
       expect(res.status).toBe(200);
       expect(outreach.batches).toEqual([
-        [expect.objectContaining({ type: 'suppression', action: 'opt_out', address: '+14155550100', scope: 'school-1' })],
+        [
+          expect.objectContaining({
+            type: 'suppression',
+            action: 'opt_out',
+            address: '+14155550100',
+            scope: 'school-1',
+          }),
+        ],
       ]);
     },
   );
