@@ -25,7 +25,9 @@ export default defineConfig([
     // reach a file, so an adapter reaching src/index.ts would load the engine, XState and
     // libphonenumber-js. Files used by several entries go to shared chunks, so there is still one copy
     // of each (one `OutreachError` class) per format.
-    entry: entries,
+    // `phone-worker` is no entry of the package: it is the file the CSV import starts worker threads
+    // with, found beside the built chunks (src/contacts/phone-pool.ts).
+    entry: { ...entries, 'phone-worker': 'src/contacts/phone-worker.ts' },
     format: ['esm', 'cjs'],
     dts: false,
     clean: false,

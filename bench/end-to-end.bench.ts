@@ -3,8 +3,11 @@
  * and an instant simulated carrier (latency 0, receipt delay 0), from `run` to complete (queued →
  * sending → sent → delivered): wall time, events per second, peak RSS. Then a second campaign whose
  * messages get no receipt, and 10 minutes of fake time: 1,000,000 deadlines firing at once. Each
- * size runs with the event log kept (the default) and with `memoryStorage({ keepLog: false })`.
- * Run: node --expose-gc --max-old-space-size=14336 --import tsx bench/end-to-end.bench.ts [sizes=100000] [keepLog=both|on|off]
+ * size runs with the event log kept (the default) and with `memoryStorage({ keepLog: false })`, and
+ * on the compact layout (the default) beside the object layout (`memoryStorage({ compact: false })`,
+ * the baseline). Peak RSS is only comparable between runs in separate processes (a process keeps
+ * the pages of the run before), so compare layouts for RSS with `compact` and `objects` runs.
+ * Run: node --expose-gc --max-old-space-size=14336 --import tsx bench/end-to-end.bench.ts [sizes=100000] [keepLog=both|on|off] [layout=both|compact|objects] [deadlines=on|off]
  */
 import { createOutreach, type EventSink, type Outreach } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
@@ -27,13 +30,18 @@ const SIZES = (process.argv[2] ?? '100000').split(',').map(Number);
 const LOG_MODES = ({ both: [true, false], on: [true], off: [false] } as const)[
   (process.argv[3] ?? 'both') as 'both' | 'on' | 'off'
 ];
+/** `off` skips the second campaign (deadlines firing at once), e.g. to measure 1M run → complete alone. */
+const DEADLINES = (process.argv[5] ?? 'on') !== 'off';
+const LAYOUTS = ({ both: [true, false], compact: [true], objects: [false] } as const)[
+  (process.argv[4] ?? 'both') as 'both' | 'compact' | 'objects'
+];
 const BATCH = 2000;
 const CONCURRENCY = 5000;
 
 const sampler = rssSampler(100);
 
 /** One engine on fresh storage and a fresh fake clock, with an instant carrier playing `outcome` for every message. */
-function setup(keepLog: boolean, outcome: SmsOutcome) {
+function setup(keepLog: boolean, compact: boolean, outcome: SmsOutcome) {
   const clock = createFakeClock();
   const sms = simulatedSmsCarrier({
     clock,
@@ -53,7 +61,7 @@ function setup(keepLog: boolean, outcome: SmsOutcome) {
       },
     });
   const outreach = createOutreach({
-    storage: memoryStorage({ keepLog }),
+    storage: memoryStorage({ keepLog, compact }),
     clock,
     transports: { sms },
     batchSize: BATCH,
@@ -79,17 +87,21 @@ async function settle(
   throw new Error(`campaign ${id} did not settle: ${(await outreach.getCampaign(id)).status}`);
 }
 
-async function deliveredRun(N: number, keepLog: boolean) {
-  const { clock, sms, outreach, providerEvents } = setup(keepLog, { kind: 'delivered' });
+async function deliveredRun(N: number, keepLog: boolean, compact: boolean) {
+  const { clock, sms, outreach, providerEvents } = setup(keepLog, compact, { kind: 'delivered' });
   const { id, addMs, saveMs } = await savedCampaign(outreach, N);
   sampler.reset();
   const start = process.hrtime.bigint();
-  await profiled(`end-to-end-run-${N}-${keepLog ? 'log' : 'nolog'}`, async () => {
+  const cpuStart = process.cpuUsage();
+  await profiled(`end-to-end-run-${N}-${keepLog ? 'log' : 'nolog'}-${compact ? 'compact' : 'objects'}`, async () => {
     await outreach.run(id);
     outreach.worker.start();
     await settle(outreach, clock, id, (s) => s === 'complete' || s === 'complete_with_errors');
   });
   const wallMs = msSince(start);
+  const cpu = process.cpuUsage(cpuStart);
+  // CPU time of this process (all its threads, GC included): the figure that holds on a shared, loaded machine.
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   const peakRss = sampler.peak;
   const stats = await outreach.getStats(id);
   if (stats.counts.delivered !== N || stats.status !== 'complete')
@@ -103,13 +115,14 @@ async function deliveredRun(N: number, keepLog: boolean) {
     wallMs,
     events,
     eventsPerSecond: events / (wallMs / 1000),
+    cpuMs,
     sendCalls: sms.sendCalls,
     peakRss,
   };
 }
 
-async function deadlinesRun(N: number, keepLog: boolean) {
-  const { clock, outreach } = setup(keepLog, { kind: 'no_receipt' });
+async function deadlinesRun(N: number, keepLog: boolean, compact: boolean) {
+  const { clock, outreach } = setup(keepLog, compact, { kind: 'no_receipt' });
   const { id } = await savedCampaign(outreach, N);
   await outreach.run(id);
   outreach.worker.start();
@@ -118,7 +131,9 @@ async function deadlinesRun(N: number, keepLog: boolean) {
   if (before.counts.sent !== N) throw new Error(`expected ${N} sent, got ${JSON.stringify(before.counts)}`);
   sampler.reset();
   const start = process.hrtime.bigint();
-  await profiled(`end-to-end-deadlines-${N}-${keepLog ? 'log' : 'nolog'}`, () => clock.advance('10m'));
+  await profiled(`end-to-end-deadlines-${N}-${keepLog ? 'log' : 'nolog'}-${compact ? 'compact' : 'objects'}`, () =>
+    clock.advance('10m'),
+  );
   const advanceMs = msSince(start);
   const peakRss = sampler.peak;
   const after = await outreach.getStats(id);
@@ -135,34 +150,44 @@ const results: Record<string, unknown> = {};
 const rows: Row[] = [];
 const deadlineRows: Row[] = [];
 for (const n of SIZES) {
-  for (const keepLog of LOG_MODES) {
-    const label = keepLog ? 'memoryStorage()' : 'memoryStorage({ keepLog: false })';
-    const d = await deliveredRun(n, keepLog);
-    heapAfterGc();
-    const t = await deadlinesRun(n, keepLog);
-    heapAfterGc();
-    results[`${n}_${keepLog ? 'keepLog' : 'noLog'}`] = { recipients: n, keepLog, delivered: d, deadlines: t };
-    rows.push({
-      recipients: n,
-      storage: label,
-      'add contacts s': d.addContactsMs / 1000,
-      'save s': d.saveMs / 1000,
-      'run→complete s': d.wallMs / 1000,
-      events: d.events,
-      'events/s': d.eventsPerSecond,
-      'peak RSS MiB': mib(d.peakRss),
-      'vs 30 s': d.wallMs / 30_000,
-      'vs 1 GiB': d.peakRss / 2 ** 30,
-    });
-    deadlineRows.push({
-      deadlines: t.deadlines,
-      storage: label,
-      'advance 10m s': t.advanceMs / 1000,
-      'deadlines/s': t.deadlinesPerSecond,
-      'peak RSS MiB': mib(t.peakRss),
-      'vs 10 s (scaled to 1M)': (t.advanceMs * (1_000_000 / t.deadlines)) / 10_000,
-    });
-  }
+  for (const compact of LAYOUTS)
+    for (const keepLog of LOG_MODES) {
+      const options = [...(keepLog ? [] : ['keepLog: false']), ...(compact ? [] : ['compact: false'])];
+      const label = `memoryStorage(${options.length ? `{ ${options.join(', ')} }` : ''})`;
+      const d = await deliveredRun(n, keepLog, compact);
+      heapAfterGc();
+      const t = DEADLINES ? await deadlinesRun(n, keepLog, compact) : undefined;
+      heapAfterGc();
+      results[`${n}_${keepLog ? 'keepLog' : 'noLog'}${compact ? '' : '_objects'}`] = {
+        recipients: n,
+        keepLog,
+        compact,
+        delivered: d,
+        deadlines: t,
+      };
+      rows.push({
+        recipients: n,
+        storage: label,
+        'add contacts s': d.addContactsMs / 1000,
+        'save s': d.saveMs / 1000,
+        'run→complete s': d.wallMs / 1000,
+        'CPU s': d.cpuMs / 1000,
+        events: d.events,
+        'events/s': d.eventsPerSecond,
+        'peak RSS MiB': mib(d.peakRss),
+        'vs 30 s': d.wallMs / 30_000,
+        'vs 1 GiB': d.peakRss / 2 ** 30,
+      });
+      if (t)
+        deadlineRows.push({
+          deadlines: t.deadlines,
+          storage: label,
+          'advance 10m s': t.advanceMs / 1000,
+          'deadlines/s': t.deadlinesPerSecond,
+          'peak RSS MiB': mib(t.peakRss),
+          'vs 10 s (scaled to 1M)': (t.advanceMs * (1_000_000 / t.deadlines)) / 10_000,
+        });
+    }
 }
 sampler.stop();
 const lifetimeMaxRss = maxRss();

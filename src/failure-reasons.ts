@@ -30,7 +30,8 @@ export type FailureReasonId =
   | 'dropped'
   | 'timed_out'
   | 'pre_send_error'
-  | 'closed_by_user';
+  | 'closed_by_user'
+  | 'deadline_passed';
 
 /** One failure reason. */
 export interface FailureReason {
@@ -143,6 +144,11 @@ const table: Record<FailureReasonId, Omit<FailureReason, 'id'>> = {
   closed_by_user: {
     label: 'Closed by User',
     description: 'The campaign was closed before this message reached a final status.',
+    retryable: false,
+  },
+  deadline_passed: {
+    label: 'Deadline Passed',
+    description: "The campaign's deadline passed before this message was handed to the provider; it was not sent.",
     retryable: false,
   },
 };

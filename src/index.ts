@@ -95,6 +95,7 @@ export type {
   PersistedState,
   SuppressionRecord,
 } from './records.js';
+export type { IsoWeekday, SendingWindow } from './sending-window.js';
 export type { CampaignStatus, Channel, DeliveryGroup, MessageCounts, MessageStatus } from './statuses.js';
 export {
   CAMPAIGN_STATUS_LABELS,

@@ -6,6 +6,7 @@
 import type { CampaignContent } from './content.js';
 import type { FailureReasonId } from './failure-reasons.js';
 import type { StoredPolicy } from './policy.js';
+import type { SendingWindow } from './sending-window.js';
 import type { CampaignStatus, Channel, MessageCounts, MessageStatus } from './statuses.js';
 
 /** A persisted machine state: the state node id and its context. */
@@ -58,6 +59,10 @@ export interface CampaignRecord {
    * every process applies it to the campaign's messages, whatever its own `policy` option says.
    */
   readonly policy?: StoredPolicy | undefined;
+  /** When its messages may be sent, in each recipient's local time (absent or null: any time). */
+  readonly sendingWindow?: SendingWindow | null | undefined;
+  /** After this time (ms since epoch) nothing more is sent: messages not handed over yet are cancelled. */
+  readonly deadline?: number | null | undefined;
 }
 
 /** One recipient of one campaign. */
@@ -83,6 +88,11 @@ export interface MessageContext {
   /** When the email was first deferred: the deferral window runs from here. */
   readonly firstDeferredAt: number | null;
   readonly deferrals: number;
+  /**
+   * While the message waits outside its recipient's sending window (state `outside_window`, status
+   * Queued): when the window opens and it is due again. Null otherwise (absent on older records).
+   */
+  readonly dueAt?: number | null;
   /** Time of the last change. */
   readonly updatedAt: number;
 }

@@ -39,7 +39,8 @@ export const SendingWindowSchema = z
         z
           .int()
           .min(1, 'days are ISO weekdays, 1 (Monday) to 7 (Sunday)')
-          .max(7, 'days are ISO weekdays, 1 (Monday) to 7 (Sunday)'),
+          .max(7, 'days are ISO weekdays, 1 (Monday) to 7 (Sunday)')
+          .transform((d) => d as IsoWeekday),
       )
       .min(1, 'list at least one day, or leave days out for every day')
       .max(7)

@@ -115,27 +115,6 @@ export type CampaignStatus = (typeof CAMPAIGN_STATUS_IDS)[number];
 /** Every campaign status, in lifecycle order. */
 export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = CAMPAIGN_STATUS_IDS;
 
-/**
- * The campaign statuses that end a run: nothing more will be sent (complete, complete with errors,
- * stopped, failed). The engine stamps `finishedAt` on entering one. `archived` comes after one of these.
- */
-export const FINAL_CAMPAIGN_STATUSES = [
-  'stopped',
-  'complete',
-  'complete_with_errors',
-  'failed',
-] as const satisfies readonly CampaignStatus[];
-
-/** A campaign status that ends a run. */
-export type FinalCampaignStatus = (typeof FINAL_CAMPAIGN_STATUSES)[number];
-
-const FINAL_CAMPAIGN_SET: ReadonlySet<string> = new Set(FINAL_CAMPAIGN_STATUSES);
-
-/** Whether a campaign status ends a run (complete, complete with errors, stopped, failed). */
-export function isFinalCampaignStatus(status: CampaignStatus): status is FinalCampaignStatus {
-  return FINAL_CAMPAIGN_SET.has(status);
-}
-
 /** Human labels for campaign statuses. */
 export const CAMPAIGN_STATUS_LABELS: Readonly<Record<CampaignStatus, string>> = {
   draft: 'Draft',
@@ -171,7 +150,12 @@ export function emptyCounts(): MessageCounts {
 }
 
 /** The statuses in which a campaign has finished its run (it gets a `finishedAt`); archiving keeps it. */
-export const FINISHED_CAMPAIGN_STATUSES = ['complete', 'complete_with_errors', 'stopped', 'failed'] as const;
+export const FINISHED_CAMPAIGN_STATUSES = [
+  'complete',
+  'complete_with_errors',
+  'stopped',
+  'failed',
+] as const satisfies readonly CampaignStatus[];
 
 /** Whether a campaign status ends a run (complete, complete with errors, stopped, failed). */
 export function isFinishedCampaignStatus(

@@ -5,10 +5,10 @@
  * transport, so the handler serves any email provider.
  */
 import { isOutreachError, OutreachError } from './errors.js';
+import { escapeHtml } from './internal/encoding.js';
 import { readBodyWithLimit, reportingRejections, type WebhookRejection } from './internal/http.js';
 import type { Clock } from './ports/clock.js';
 import type { EventSink, ProviderEvent } from './provider-events.js';
-import { escapeHtml } from './templates/content-render.js';
 import { type UnsubscribeTokenPayload, verifyUnsubscribeToken } from './templates/unsubscribe-token.js';
 
 /** Options of {@link unsubscribeHandler}. */

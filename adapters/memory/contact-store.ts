@@ -1,5 +1,5 @@
 import { type ContactRecord, OutreachError, type Page } from 'campaign-lifecycle';
-import { getOrCreate } from './get-or-create.js';
+import { countDown, countUp, getOrCreate } from './get-or-create.js';
 import { page, SortedIds } from './sorted-ids.js';
 import type { Undo, UndoLog } from './undo-log.js';
 
@@ -7,7 +7,8 @@ import type { Undo, UndoLog } from './undo-log.js';
 export class ContactStore {
   private readonly contacts = new Map<string, ContactRecord>();
   private readonly byCampaign = new Map<string, SortedIds>();
-  private readonly addresses = new Map<string, Map<string, string>>();
+  /** Per campaign, how many of its contacts have each address. */
+  private readonly addresses = new Map<string, Map<string, number>>();
   constructor(private readonly undo: UndoLog) {}
 
   insert(rows: readonly ContactRecord[]): void {
@@ -17,13 +18,16 @@ export class ContactStore {
     for (const c of rows) {
       this.contacts.set(c.id, c);
       getOrCreate(this.byCampaign, c.campaignId, () => new SortedIds()).add(c.id);
-      getOrCreate(this.addresses, c.campaignId, () => new Map<string, string>()).set(c.address, c.id);
+      countUp(
+        getOrCreate(this.addresses, c.campaignId, () => new Map<string, number>()),
+        c.address,
+      );
     }
     this.undo.record(() => {
       for (const c of rows) {
         this.contacts.delete(c.id);
         this.byCampaign.get(c.campaignId)?.remove(c.id);
-        this.addresses.get(c.campaignId)?.delete(c.address);
+        countDown(this.addresses.get(c.campaignId), c.address);
       }
     });
   }
@@ -53,19 +57,23 @@ export class ContactStore {
   delete(campaignId: string, ids: readonly string[] | undefined): number {
     const all = this.byCampaign.get(campaignId);
     if (!all) return 0;
-    const targets = (ids ?? [...all.ids])
+    // Each contact once, however many times it is named (the count is of contacts deleted).
+    const targets = [...new Set(ids ?? all.ids)]
       .map((id) => this.contacts.get(id))
       .filter((c): c is ContactRecord => c !== undefined && c.campaignId === campaignId);
     for (const c of targets) {
       this.contacts.delete(c.id);
       all.remove(c.id);
-      this.addresses.get(campaignId)?.delete(c.address);
+      countDown(this.addresses.get(campaignId), c.address);
     }
     this.undo.record(() => {
       for (const c of targets) {
         this.contacts.set(c.id, c);
         all.add(c.id);
-        this.addresses.get(campaignId)?.set(c.address, c.id);
+        countUp(
+          getOrCreate(this.addresses, campaignId, () => new Map<string, number>()),
+          c.address,
+        );
       }
     });
     return targets.length;

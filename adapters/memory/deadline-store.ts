@@ -10,14 +10,18 @@ export class DeadlineStore {
 
   private put(d: DeadlineRecord): void {
     this.deadlines.set(d.id, d);
-    // Deletion is lazy (stale entries are dropped when they reach the top); rebuild the heap when stale
-    // entries outnumber live ones, so cancelled timers (most of them) do not pile up in memory.
-    if (this.heap.size > 2 * this.deadlines.size + 1024) {
-      this.heap = new DeadlineHeap();
-      for (const live of this.deadlines.values()) this.heap.push({ fireAt: live.fireAt, id: live.id, record: live });
-      return;
-    }
-    this.heap.push({ fireAt: d.fireAt, id: d.id, record: d });
+    if (!this.rebuildIfStale()) this.heap.push({ fireAt: d.fireAt, id: d.id, record: d });
+  }
+  /**
+   * Deletion is lazy (stale entries are dropped when they reach the top); rebuild the heap when stale
+   * entries outnumber live ones, so cancelled timers (most of them) do not pile up in memory. Checked
+   * on every write and every delete, so stale entries are let go as the live ones go too.
+   */
+  private rebuildIfStale(): boolean {
+    if (this.heap.size <= 2 * this.deadlines.size + 1024) return false;
+    this.heap = new DeadlineHeap();
+    for (const live of this.deadlines.values()) this.heap.push({ fireAt: live.fireAt, id: live.id, record: live });
+    return true;
   }
   private readonly putAll = (rows: readonly DeadlineRecord[]) => {
     for (const d of rows) this.put(d);
@@ -44,7 +48,10 @@ export class DeadlineStore {
         this.deadlines.delete(id);
       }
     }
-    if (taken.length) this.undo.record(() => this.putAll(taken));
+    if (taken.length) {
+      this.undo.record(() => this.putAll(taken));
+      this.rebuildIfStale();
+    }
     return taken;
   }
   takeDue(now: number, limit: number): DeadlineRecord[] {

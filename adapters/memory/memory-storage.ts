@@ -1,16 +1,20 @@
 /**
- * In-process storage: Maps with the indexes the engine asks for, transactions serialised by a lock
+ * In-process storage: tables with the indexes the engine asks for, transactions serialised by a lock
  * and undone from an undo log when they throw. The embedded default; it does not survive the
  * process, and is not shared between processes.
  *
  * The parts, one file each: the undo log and lock (`undo-log.ts`), one store per table (campaigns,
- * counters and channel claims in `campaign-store.ts`, `contact-store.ts`, `message-store.ts` with the
- * event log, `deadline-store.ts`, suppressions and seen keys in `suppression-store.ts`), and the
- * structures they share (`sorted-ids.ts` with the one paging loop, `deadline-heap.ts`,
+ * counters and channel claims in `campaign-store.ts`, deadlines in `deadline-store.ts`, suppressions
+ * and seen keys in `suppression-store.ts`; contacts and messages with their event log in columns,
+ * `compact-contact-store.ts`, `compact-message-store.ts` and `log-rows.ts`, or as objects,
+ * `contact-store.ts` and `message-store.ts`), and the structures they share (`columns.ts`,
+ * `slots-by-id.ts`, `sorted-ids.ts` with the paging loop of the object stores, `deadline-heap.ts`,
  * `get-or-create.ts`). This file only routes the port's calls to them.
  */
 import type { Storage, StorageTransaction } from 'campaign-lifecycle';
 import { CampaignStore, ChannelClaims, CounterStore } from './campaign-store.js';
+import { CompactContactStore } from './compact-contact-store.js';
+import { CompactMessageStore } from './compact-message-store.js';
 import { ContactStore } from './contact-store.js';
 import { DeadlineStore } from './deadline-store.js';
 import { MessageStore } from './message-store.js';
@@ -24,6 +28,14 @@ export interface MemoryStorageOptions {
    * @defaultValue true
    */
   keepLog?: boolean;
+  /**
+   * Keep messages and their event logs in columns (typed arrays, interned names, log details as
+   * JSON text) rather than one object per message and per log entry: a few hundred bytes a message
+   * instead of about two kilobytes. Records are built when read, so every read returns new objects.
+   * Turn off for the former layout, which hands back the very objects it was given.
+   * @defaultValue true
+   */
+  compact?: boolean;
 }
 
 /**
@@ -37,8 +49,17 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const campaigns = new CampaignStore(undo);
   const counters = new CounterStore(undo);
   const channels = new ChannelClaims(undo);
-  const contacts = new ContactStore(undo);
-  const messages = new MessageStore(undo, options.keepLog ?? true);
+  const keepLog = options.keepLog ?? true;
+  let contacts: ContactStore | CompactContactStore;
+  let messages: MessageStore | CompactMessageStore;
+  if (options.compact ?? true) {
+    const compactContacts = new CompactContactStore(undo);
+    contacts = compactContacts;
+    messages = new CompactMessageStore(undo, keepLog, (id, address) => compactContacts.strings(id, address));
+  } else {
+    contacts = new ContactStore(undo);
+    messages = new MessageStore(undo, keepLog);
+  }
   const deadlines = new DeadlineStore(undo);
   const suppressions = new SuppressionStore(undo);
   const seen = new SeenStore(undo);

@@ -304,13 +304,35 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
           [rows[0]?.id],
           'getContacts skips missing',
         );
-        same(await t.deleteContacts(cid, [rows[0]?.id as string]), 1, 'delete one');
+        same(
+          await t.deleteContacts(cid, [rows[0]?.id as string, rows[0]?.id as string]),
+          1,
+          'delete one (named twice, counted once)',
+        );
         same(await t.countContacts(cid), 2, 'count after delete');
       });
       await rejects(
         s.transaction((t) => t.insertContacts([rows[1] as ContactRecord])),
         'CONFLICT',
         'a duplicate contact id',
+      );
+    });
+
+    it('should still know an address after rolling back another contact with the same address', async () => {
+      const s = await fresh();
+      const c = sampleCampaign();
+      await s.transaction(async (t) => {
+        await t.insertCampaign(c);
+        await t.insertContacts([sampleContact(c.id, '+14155550111')]);
+      });
+      await s
+        .transaction(async (t) => {
+          await t.insertContacts([sampleContact(c.id, '+14155550111')]);
+          throw new Error('rolled back');
+        })
+        .catch(() => undefined);
+      await s.transaction(async (t) =>
+        same([...(await t.existingAddresses(c.id, ['+14155550111']))], ['+14155550111'], 'address still known'),
       );
     });
 

@@ -211,6 +211,53 @@ export function transportConformanceSuite(runner: SuiteRunner, options: Transpor
       }
     });
 
+    it('should answer a batch with one well-formed result per message, in order, never throwing (optional part: email transports with sendBatch)', async () => {
+      const { transport, scenarios, dispose } = await options.create();
+      try {
+        if (transport.channel !== 'email' || transport.sendBatch === undefined) return;
+        check(typeof transport.sendBatch === 'function', 'sendBatch is a method');
+        const batch = (messages: OutgoingEmail[]) => {
+          try {
+            return (transport.sendBatch as (m: OutgoingEmail[]) => Promise<readonly SendResult[]>)(messages);
+          } catch (error) {
+            throw new Error(`transport conformance: sendBatch threw instead of classifying (${String(error)})`);
+          }
+        };
+        const empty = await batch([]);
+        check(Array.isArray(empty) && empty.length === 0, 'an empty batch answers []');
+        // Alone in its batch, each scenario gets the outcome `send` gives it.
+        for (const s of scenarios) {
+          const results = await batch([{ ...(s.message as OutgoingEmail), messageId: `msg_batch_alone` }]);
+          check(
+            results.length === 1 && isSendResult(results[0]),
+            `one well-formed result, got ${JSON.stringify(results)}`,
+          );
+          const r = results[0] as SendResult;
+          check(r.outcome === s.expect, `alone in a batch, scenario expects ${s.expect}, got ${r.outcome}`);
+          if (s.reason && r.outcome === 'rejected') check(r.reason === s.reason, `reason ${s.reason}, got ${r.reason}`);
+        }
+        // Many messages that share content: every one accepted, one result each, in order.
+        const accepted = scenarios.find((s) => s.expect === 'accepted') as TransportScenario;
+        const many = Array.from({ length: 25 }, (_, i) => ({
+          ...(accepted.message as OutgoingEmail),
+          messageId: `msg_batch_${i}`,
+        }));
+        const results = await batch(many);
+        check(results.length === many.length, `${many.length} results, got ${results.length}`);
+        check(
+          results.every((r) => isSendResult(r) && r.outcome === 'accepted'),
+          'every message of a batch of accepted messages is accepted',
+        );
+        // Every scenario in one batch: whatever the requests' answers, one well-formed result per message.
+        const mixed = scenarios.map((s, i) => ({ ...(s.message as OutgoingEmail), messageId: `msg_batch_mixed_${i}` }));
+        const answers = await batch(mixed);
+        check(answers.length === mixed.length, `${mixed.length} results, got ${answers.length}`);
+        check(answers.every(isSendResult), `well-formed results, got ${JSON.stringify(answers)}`);
+      } finally {
+        await dispose?.();
+      }
+    });
+
     it('should answer lookups with well-formed results, found and absent as the provider holds them (optional part: transports with lookup)', async () => {
       const { transport, lookups, dispose } = await options.create();
       try {

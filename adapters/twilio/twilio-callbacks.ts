@@ -134,6 +134,27 @@ export function parseTwilioStatusCallback(
   return checked(event, 'status callback');
 }
 
+/** Twilio's error code "Attempt to send to unsubscribed recipient": the number opted out of this sender at Twilio. */
+export const TWILIO_UNSUBSCRIBED_CODE = '21610';
+
+/**
+ * The events that record a failure with 21610: the failure itself, then an `opted_out` status event
+ * for the same message (source `twilio_21610`), which makes the engine put the recipient's number on
+ * the suppression list of the message's own scope. The failure comes first, so the message keeps its
+ * code; the opt-out then changes nothing more on it. Any other event comes back alone. Internal to the
+ * adapter (the webhook handler and the transport use it).
+ */
+export function withTwilioOptOut(event: StatusEvent): StatusEvent[] {
+  if (event.status !== 'failed' || event.code !== TWILIO_UNSUBSCRIBED_CODE) return [event];
+  const optOut: StatusEvent = { type: 'status', channel: 'sms', status: 'opted_out', providerStatus: 'twilio_21610' };
+  if (event.messageId !== undefined) optOut.messageId = event.messageId;
+  if (event.providerMessageId !== undefined) optOut.providerMessageId = event.providerMessageId;
+  // Keys of its own: the same key as the failure would make ingest drop it as a repeat.
+  if (event.eventId !== undefined) optOut.eventId = clip(`${event.eventId}:opt-out`, 300);
+  if (event.dedupeKey !== undefined) optOut.dedupeKey = clip(`${event.dedupeKey}:opt-out`, 500);
+  return [event, optOut];
+}
+
 /** The event as ingest will accept it, or `VALIDATION_FAILED` naming the malformed field (e.g. a NUL in MessageSid). */
 function checked<T extends StatusEvent | SuppressionEvent>(event: T, what: string): T {
   const problem = providerEventProblem(event);
@@ -167,6 +188,19 @@ export const TWILIO_HELP_KEYWORDS: readonly string[] = ['HELP', 'INFO'];
 
 const OPT_OUT = new Set(TWILIO_OPT_OUT_KEYWORDS);
 const OPT_IN = new Set(TWILIO_OPT_IN_KEYWORDS);
+const HELP = new Set(TWILIO_HELP_KEYWORDS);
+
+/**
+ * Whether an inbound message asks for help: a body that is a single word from
+ * {@link TWILIO_HELP_KEYWORDS} (case-insensitive, surrounding whitespace ignored), or `OptOutType=HELP`.
+ * Internal to the adapter: the webhook handler answers it with `helpReply`.
+ */
+export function twilioHelpRequest(form: TwilioForm): 'keyword' | 'twilio_handled' | null {
+  const optOutType = field(form, 'OptOutType')?.toUpperCase();
+  if (optOutType !== undefined) return optOutType === 'HELP' ? 'twilio_handled' : null;
+  const word = field(form, 'Body')?.toUpperCase();
+  return word !== undefined && HELP.has(word) ? 'keyword' : null;
+}
 
 /** Options of {@link parseTwilioInbound}. */
 export interface ParseTwilioInboundOptions {

@@ -4,17 +4,24 @@
  */
 import type {
   Clock,
+  EventSink,
   LookupOptions,
   LookupResult,
   OutgoingSms,
   SendOptions,
   SendResult,
   SmsTransport,
+  StatusEvent,
   TransportLimits,
 } from 'campaign-lifecycle';
 import { OutreachError } from 'campaign-lifecycle';
 import { basicAuth, callProvider, clip, parseRetryAfter, tryParseJson } from '../../src/internal/http.js';
-import { TWILIO_MESSAGE_ID_PARAM, TWILIO_STATUS_MAP } from './twilio-callbacks.js';
+import {
+  TWILIO_MESSAGE_ID_PARAM,
+  TWILIO_STATUS_MAP,
+  TWILIO_UNSUBSCRIBED_CODE,
+  withTwilioOptOut,
+} from './twilio-callbacks.js';
 import { reasonForTwilioCode } from './twilio-error-codes.js';
 
 /** Account credentials: the auth token, or an API key (recommended for production). */
@@ -126,6 +133,34 @@ export function twilioTransport(options: TwilioTransportOptions): SmsTransport {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? 15_000;
   const now = () => (options.clock ? options.clock.now() : Date.now());
+  let sink: EventSink | undefined;
+
+  /**
+   * A create refused with 21610: the recipient opted out at Twilio. Through the engine's sink, the
+   * failure and an opt-out for the message, so that the number joins the suppression list of the
+   * message's scope (the result alone records the failure, not the suppression). Either order with the
+   * engine's own recording of the result ends the same: Opted Out, code 21610. A failing sink loses
+   * only the suppression, never the result.
+   */
+  async function reportOptOut(message: OutgoingSms, error: string): Promise<void> {
+    if (!sink) return;
+    const failure: StatusEvent = {
+      type: 'status',
+      channel: 'sms',
+      messageId: message.messageId,
+      status: 'failed',
+      reason: 'opted_out',
+      code: TWILIO_UNSUBSCRIBED_CODE,
+      providerStatus: 'rejected',
+      detail: clip(error, 2000),
+      dedupeKey: clip(`twilio-create:${message.messageId}:${message.attempt}:${TWILIO_UNSUBSCRIBED_CODE}`, 500),
+    };
+    try {
+      await sink.ingest(withTwilioOptOut(failure));
+    } catch {
+      // The send result still records the refusal; the number is suppressed at Twilio regardless.
+    }
+  }
 
   async function send(message: OutgoingSms, sendOptions: SendOptions = {}): Promise<SendResult> {
     const from = message.from ?? options.from;
@@ -195,12 +230,9 @@ export function twilioTransport(options: TwilioTransportOptions): SmsTransport {
       };
     }
     const mapped = rawCode === undefined ? 'unknown' : reasonForTwilioCode(rawCode);
-    return {
-      outcome: 'rejected',
-      reason: mapped === 'unknown' ? 'failed_to_create' : mapped,
-      code: rawCode,
-      error: `twilio: refused the message (HTTP ${status}${codeNote}): ${text}`,
-    };
+    const error = `twilio: refused the message (HTTP ${status}${codeNote}): ${text}`;
+    if (rawCode === TWILIO_UNSUBSCRIBED_CODE) await reportOptOut(message, error);
+    return { outcome: 'rejected', reason: mapped === 'unknown' ? 'failed_to_create' : mapped, code: rawCode, error };
   }
 
   /**
@@ -299,5 +331,8 @@ export function twilioTransport(options: TwilioTransportOptions): SmsTransport {
     limits: options.limits,
     send,
     ...(options.lookup === false ? {} : { lookup }),
+    connect(engineSink) {
+      sink = engineSink;
+    },
   };
 }

@@ -3,9 +3,16 @@
  * check, parse, ingest.
  */
 import type { EventSink, ProviderEvent } from 'campaign-lifecycle';
-import { isOutreachError } from 'campaign-lifecycle';
+import { isOutreachError, OutreachError } from 'campaign-lifecycle';
+import { escapeHtml } from '../../src/internal/encoding.js';
 import { readBodyWithLimit, reportingRejections, type WebhookRejection } from '../../src/internal/http.js';
-import { isTwilioInbound, parseTwilioInbound, parseTwilioStatusCallback } from './twilio-callbacks.js';
+import {
+  isTwilioInbound,
+  parseTwilioInbound,
+  parseTwilioStatusCallback,
+  twilioHelpRequest,
+  withTwilioOptOut,
+} from './twilio-callbacks.js';
 import { createTwilioVerifier } from './twilio-signature.js';
 
 /** Options of {@link twilioWebhookHandler}. */
@@ -27,9 +34,49 @@ export interface TwilioWebhookHandlerOptions {
   readonly maxBodyBytes?: number | undefined;
   /** Told of every request answered 4xx and why. @defaultValue a `console.warn` line */
   readonly onReject?: ((rejection: WebhookRejection) => void) | undefined;
+  /**
+   * The answer to a HELP or INFO reply (CTIA: who is sending, how to get help, how to opt out): a
+   * string is the text of one `<Message>` Twilio sends back (XML-escaped here); `{ twiml }` is a whole
+   * TwiML document answered as is. A HELP reply never changes suppression. When Twilio's Advanced
+   * Opt-Out already answered (it posts `OptOutType=HELP`), the handler answers an empty `<Response/>`
+   * so the sender does not get two help texts. Without it, HELP gets an empty `<Response/>` (Twilio's
+   * own keyword handling may answer it). @defaultValue undefined
+   * @example
+   * helpReply: 'Springfield Schools alerts. Help: 555-0100 or office@school.example. Msg&data rates may apply. Reply STOP to opt out.'
+   */
+  readonly helpReply?: string | { readonly twiml: string } | undefined;
 }
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+/** Twilio's most characters in one message body. */
+const MAX_BODY = 1600;
+
+/** The TwiML a HELP reply gets, checked at startup. */
+function helpTwiml(help: TwilioWebhookHandlerOptions['helpReply']): string | undefined {
+  if (help === undefined) return undefined;
+  if (typeof help === 'string') {
+    if (help.trim() === '' || help.length > MAX_BODY) {
+      throw new OutreachError(
+        'CONFIGURATION_ERROR',
+        `twilioWebhookHandler helpReply must be a message of 1 to ${MAX_BODY} characters (who you are, how to get help, "Reply STOP to opt out"), got ${help.length}.`,
+      );
+    }
+    // escapeHtml's five entities (&amp; &lt; &gt; &quot; &#39;) are XML's too.
+    return `<?xml version="1.0" encoding="UTF-8"?><Response><Message>${escapeHtml(help)}</Message></Response>`;
+  }
+  const twiml = typeof help === 'object' && help !== null ? help.twiml : undefined;
+  if (typeof twiml !== 'string' || !/^\s*(?:<\?xml[^>]*\?>\s*)?<Response[\s/>]/.test(twiml)) {
+    throw new OutreachError(
+      'CONFIGURATION_ERROR',
+      'twilioWebhookHandler helpReply.twiml must be a TwiML document: <Response>…</Response>, optionally after an <?xml …?> declaration.',
+    );
+  }
+  return twiml;
+}
+
+function twimlResponse(twiml: string): Response {
+  return new Response(twiml, { status: 200, headers: { 'content-type': 'text/xml; charset=utf-8' } });
+}
 
 function text(status: number, body: string): Response {
   return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
@@ -55,12 +102,15 @@ function formFromJson(value: unknown): Record<string, string> | undefined {
  * A `(Request) => Promise<Response>` handler for Twilio webhooks. Inbound messages (status
  * `received`, as Twilio posts them, or a `Body` / `OptOutType` without a status) become opt-out or
  * opt-in events; other bodies with `MessageStatus` / `SmsStatus` are status callbacks and become
- * status events. It answers 405 for a method other than POST, 413 for a body over `maxBodyBytes`
+ * status events (a failure with 21610, "attempt to send to unsubscribed recipient", also puts the
+ * number on the suppression list of the message's scope). It answers 405 for a method other than POST, 413 for a body over `maxBodyBytes`
  * (before parsing), 401 with no state change for a missing or wrong `X-Twilio-Signature`, 400 for
  * a malformed body or field (a NUL in `MessageSid` or our message id: anything `ingest` refuses as
  * `VALIDATION_FAILED`), 500 only when `ingest` fails otherwise (Twilio then retries), and otherwise
- * 200: empty for a status callback, an empty TwiML `<Response/>` for an inbound message. Every 4xx
- * is reported to `onReject` with its reason.
+ * 200: empty for a status callback, TwiML for an inbound message (`helpReply` for HELP/INFO, else an
+ * empty `<Response/>`). Every 4xx is reported to `onReject` with its reason.
+ * @throws OutreachError `CONFIGURATION_ERROR` when `helpReply` is empty, longer than 1,600 characters,
+ * or a `twiml` that is not a `<Response>` document.
  * @example
  * const handle = twilioWebhookHandler({ outreach, authToken: process.env.TWILIO_AUTH_TOKEN!, publicUrl: 'https://hooks.example.com' });
  * export default { fetch: handle }; // Bun, Deno, workers; or wrap it in your framework's route
@@ -68,6 +118,7 @@ function formFromJson(value: unknown): Record<string, string> | undefined {
 export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (request: Request) => Promise<Response> {
   const verify = createTwilioVerifier(options.authToken);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+  const help = helpTwiml(options.helpReply);
   const handle = async (request: Request): Promise<Response> => {
     if (request.method !== 'POST') {
       return new Response('Twilio webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
@@ -104,19 +155,23 @@ export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (req
     const get = (name: string) => (fields instanceof URLSearchParams ? fields.get(name) : fields?.[name]);
     let events: ProviderEvent[];
     let inbound = false;
+    let answer = EMPTY_TWIML;
     try {
       if (isTwilioInbound(fields!)) {
         // Inbound first: Twilio posts every inbound message with SmsStatus=received.
         inbound = true;
         const change = parseTwilioInbound(fields!, { scope: options.scope });
         events = change ? [change] : [];
+        // HELP/INFO: answered, never a suppression change (parseTwilioInbound gives null for it).
+        if (help !== undefined && change === null && twilioHelpRequest(fields!) === 'keyword') answer = help;
       } else if (get('MessageStatus') || get('SmsStatus')) {
-        events = [
+        // A failure with 21610 (the recipient opted out at Twilio) also suppresses the number.
+        events = withTwilioOptOut(
           parseTwilioStatusCallback(fields!, {
             url,
             idempotencyToken: request.headers.get('i-twilio-idempotency-token'),
           }),
-        ];
+        );
       } else {
         return text(400, 'Neither a status callback (MessageStatus) nor an inbound message (Body).');
       }
@@ -133,9 +188,7 @@ export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (req
         return text(500, 'The events could not be recorded; Twilio will retry.');
       }
     }
-    return inbound
-      ? new Response(EMPTY_TWIML, { status: 200, headers: { 'content-type': 'text/xml; charset=utf-8' } })
-      : new Response(null, { status: 200 });
+    return inbound ? twimlResponse(answer) : new Response(null, { status: 200 });
   };
   return reportingRejections('twilio', handle, options.onReject);
 }

@@ -13,8 +13,9 @@ transportConformanceSuite(
     name: 'Acme SMS',
     async create() {
       const api = await startAcmeSmsApi({ apiKey: KEY });
-      // A short timeout only so that the "hang" scenario ends soon; it classifies, nothing is timed.
-      const transport = acmeSmsTransport({ apiKey: KEY, baseUrl: api.url, timeoutMs: 300 });
+      // A short timeout only so that the "hang" scenario ends soon (2 s: a loaded machine still answers a
+      // loopback request by then); it classifies, nothing is timed.
+      const transport = acmeSmsTransport({ apiKey: KEY, baseUrl: api.url, timeoutMs: 2_000 });
       return {
         transport,
         dispose: () => api.close(),

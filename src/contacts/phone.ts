@@ -132,3 +132,15 @@ export function normalizePhone(raw: string, options: PhoneOptions = {}): PhoneRe
   }
   return country ? { ok: true, e164: phone.number, country } : { ok: true, e164: phone.number };
 }
+
+/** {@link normalizePhone}'s answer in the compact form imports pass between threads: the E.164 number, or why not. */
+export type PhoneCheck = string | { readonly message: string; readonly reason: PhoneRejection };
+
+/**
+ * {@link normalizePhone} for imports: the E.164 number when valid, otherwise the reason and message.
+ * @example checkPhone('07911 123456', { defaultCountry: 'GB' }) // '+447911123456'
+ */
+export function checkPhone(raw: string, options: PhoneOptions): PhoneCheck {
+  const r = normalizePhone(raw, options);
+  return r.ok ? r.e164 : { message: r.message, reason: r.reason };
+}

@@ -6,6 +6,8 @@
  */
 
 export type {
+  AddressCheck,
+  AddressRejection,
   CsvImportOptions,
   CsvImportResult,
   CsvSource,

@@ -14,9 +14,10 @@ import { type CampaignEvent, inFlightCount, initialCampaignState } from '../mach
 import { canRetry } from '../machines/message-machine-shared.js';
 import type { StorageTransaction } from '../ports/storage.js';
 import type { CampaignRecord, ContactRecord, MessageRecord } from '../records.js';
+import { type SendingWindow, SendingWindowSchema } from '../sending-window.js';
 import type { Channel } from '../statuses.js';
 import { knownFields } from './contact-commands.js';
-import { type EngineParts, startKey, type TxEffects } from './context.js';
+import { type EngineParts, NOT_HANDED_OVER, startKey, type TxEffects } from './context.js';
 import { createId } from './ids.js';
 import type { CreateCampaignInput, Outreach, RetryResult, UpdateCampaignInput } from './outreach.js';
 import { byId, pages } from './paging.js';
@@ -32,6 +33,8 @@ const CreateSchema = z.object({
   description: z.string().max(LIMITS.descriptionLength).optional(),
   content: z.unknown().optional(),
   metadata: z.record(z.string(), z.string()).optional(),
+  sendingWindow: SendingWindowSchema.nullable().optional(),
+  deadline: z.union([z.date(), z.number().finite()]).nullable().optional(),
 });
 const ScheduleAtSchema = z.union([z.date(), z.number().finite()]);
 const UpdateSchema = z.object({
@@ -39,7 +42,22 @@ const UpdateSchema = z.object({
   description: z.string().max(LIMITS.descriptionLength).optional(),
   content: z.unknown().optional(),
   metadata: z.record(z.string(), z.string()).optional(),
+  sendingWindow: SendingWindowSchema.nullable().optional(),
+  deadline: z.union([z.date(), z.number().finite()]).nullable().optional(),
 });
+
+/** The sending window and deadline given (a key only for what was given; `null` clears). */
+function timing(input: {
+  sendingWindow?: SendingWindow | null | undefined;
+  deadline?: Date | number | null | undefined;
+}) {
+  return {
+    ...(input.sendingWindow !== undefined ? { sendingWindow: input.sendingWindow } : {}),
+    ...(input.deadline !== undefined
+      ? { deadline: input.deadline instanceof Date ? input.deadline.getTime() : input.deadline }
+      : {}),
+  };
+}
 
 /** Contacts that cannot fill the template named in a refused save, at most. */
 const UNFILLABLE_REPORTED = 20;
@@ -133,6 +151,7 @@ export function createCampaignCommands(parts: EngineParts, worker: AfterCommand)
         updatedAt: now,
         startedAt: null,
         finishedAt: null,
+        ...timing(p),
       };
       await t.insertCampaign(record);
       return view(t, record);
@@ -153,6 +172,7 @@ export function createCampaignCommands(parts: EngineParts, worker: AfterCommand)
         description: parsed.data.description ?? c.description,
         metadata: parsed.data.metadata ?? c.metadata,
         content,
+        ...timing(parsed.data),
         updatedAt: clock.now(),
       };
       await t.updateCampaign(updated);
@@ -283,11 +303,11 @@ export function createCampaignCommands(parts: EngineParts, worker: AfterCommand)
 
   const stop = simple({ type: 'STOP' }, 'stop', async (t, fx, c) => {
     await t.deleteDeadlines([startKey(c.id)]);
-    await forEachMessageIn(t, fx, c.id, ['waiting', 'queued', 'backoff'], (_m, at) => ({ type: 'CANCEL', at }));
+    await forEachMessageIn(t, fx, c.id, NOT_HANDED_OVER, (_m, at) => ({ type: 'CANCEL', at }));
   });
 
   const close = simple({ type: 'CLOSE' }, 'close', async (t, fx, c) => {
-    await forEachMessageIn(t, fx, c.id, ['waiting', 'queued', 'backoff', 'sending', 'sent', 'retrying'], (_m, at) => ({
+    await forEachMessageIn(t, fx, c.id, [...NOT_HANDED_OVER, 'sending', 'sent', 'retrying'], (_m, at) => ({
       type: 'CLOSE',
       at,
     }));

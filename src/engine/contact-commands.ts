@@ -3,10 +3,16 @@
  * one per batch of rows) and is refused unless the campaign is a draft.
  */
 import * as z from 'zod';
-import { type CsvSource, importContactsCsv } from '../contacts/csv-import.js';
+import {
+  type CsvSource,
+  importContactsCsv,
+  MAX_REPORTED_REJECTIONS,
+  type RejectedRow,
+} from '../contacts/csv-import.js';
 import { LIMITS } from '../limits.js';
 import type { StorageTransaction } from '../ports/storage.js';
-import type { ContactRecord } from '../records.js';
+import type { CampaignRecord, ContactRecord } from '../records.js';
+import { isTimeZone } from '../sending-window.js';
 import type { EngineParts } from './context.js';
 import { createId } from './ids.js';
 import type { AddContactsResult, ContactInput, ImportContactsOptions, ImportContactsResult } from './outreach.js';
@@ -31,6 +37,37 @@ export async function knownFields(t: StorageTransaction, campaignId: string): Pr
   return [...fields];
 }
 
+/**
+ * Why a contact's time-zone field is refused: it names no IANA zone (the campaign's sending window
+ * reads the recipient's zone there). Nothing when the campaign has no such field or the cell is empty.
+ */
+function unknownZone(
+  c: CampaignRecord,
+  fields: Readonly<Record<string, string>>,
+): { column: string; reason: string; value: string } | undefined {
+  const column = c.sendingWindow?.timeZoneField;
+  const value = column ? fields[column]?.trim() : undefined;
+  if (!column || !value || isTimeZone(value)) return undefined;
+  return {
+    column,
+    value,
+    reason: `"${value}" is not an IANA time zone (such as America/New_York); leave the "${column}" cell empty for the campaign's default, ${c.sendingWindow?.timeZone}.`,
+  };
+}
+
+/** An import's result with rows the engine refused after the parser added, in line order. */
+function withRejected(result: ImportContactsResult, more: readonly RejectedRow[]): ImportContactsResult {
+  if (more.length === 0) return result;
+  const rejected = [...result.rejected, ...more].sort((a, b) => a.line - b.line);
+  return {
+    ...result,
+    imported: result.imported - more.length,
+    rejectedCount: result.rejectedCount + more.length,
+    rejected: rejected.slice(0, MAX_REPORTED_REJECTIONS),
+    truncated: result.truncated || rejected.length > MAX_REPORTED_REJECTIONS,
+  };
+}
+
 /** The contact commands. */
 export interface ContactCommands {
   addContacts(id: string, contacts: readonly ContactInput[]): Promise<AddContactsResult>;
@@ -40,7 +77,7 @@ export interface ContactCommands {
 
 /** Builds the contact commands over the engine's parts. */
 export function createContactCommands(parts: EngineParts): ContactCommands {
-  const { options, clock, batchSize, normalize, tx, mustGetCampaign, moveCampaign } = parts;
+  const { options, clock, batchSize, normalize, renderer, tx, mustGetCampaign, moveCampaign } = parts;
 
   const addContacts = async (id: string, input: readonly ContactInput[]): Promise<AddContactsResult> => {
     const parsed = ContactsSchema.safeParse(input);
@@ -53,7 +90,9 @@ export function createContactCommands(parts: EngineParts): ContactCommands {
       const good: { index: number; address: string; fields: Record<string, string> }[] = [];
       contacts.forEach((input, index) => {
         const r = normalize(c.channel, input.address);
+        const badZone = unknownZone(c, input.fields ?? {});
         if (!r.ok) rejected.push({ index, address: input.address, reason: r.message });
+        else if (badZone) rejected.push({ index, address: input.address, reason: badZone.reason });
         else good.push({ index, address: r.address, fields: { ...(input.fields ?? {}) } });
       });
       const existing = await t.existingAddresses(
@@ -84,7 +123,9 @@ export function createContactCommands(parts: EngineParts): ContactCommands {
       return c;
     };
     const c = await tx(draft);
-    return importContactsCsv(
+    // Rows whose time-zone cell names no zone are refused here, with their line, like any bad cell.
+    const zoneRejected: RejectedRow[] = [];
+    const result = await importContactsCsv(
       source,
       {
         channel: c.channel,
@@ -93,9 +134,23 @@ export function createContactCommands(parts: EngineParts): ContactCommands {
         ...(opts.addressColumn ? { addressColumn: opts.addressColumn } : {}),
         ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
         existing: (addresses: string[]) => tx((t) => t.existingAddresses(id, addresses)),
+        // A custom renderer normalises imported addresses as it does those of addContacts.
+        ...(options.renderer && {
+          normalizeAddress: (raw: string) =>
+            renderer.normalizeAddress(c.channel, raw, {
+              defaultCountry: opts.defaultCountry ?? options.defaultCountry,
+              allowedCountries: opts.allowedCountries ?? options.allowedCountries,
+            }),
+        }),
       },
-      (rows) =>
-        tx(async (t) => {
+      (batch) => {
+        const rows = batch.filter((r) => {
+          const bad = unknownZone(c, r.fields);
+          if (bad) zoneRejected.push({ line: r.line, code: 'invalid_cell', ...bad });
+          return !bad;
+        });
+        if (rows.length === 0) return Promise.resolve();
+        return tx(async (t) => {
           await draft(t);
           const now = clock.now();
           await t.insertContacts(
@@ -107,8 +162,10 @@ export function createContactCommands(parts: EngineParts): ContactCommands {
               createdAt: now,
             })),
           );
-        }),
+        });
+      },
     );
+    return withRejected(result, zoneRejected);
   };
 
   const removeContacts = (id: string, contactIds?: readonly string[]) =>

@@ -27,6 +27,12 @@ import { type Campaign, type CampaignAction, campaignView } from './views.js';
 /** Where the deadline of a campaign's scheduled start is kept. */
 export const startKey = (campaignId: string) => `${campaignId}|start`;
 
+/** Where the deadline after which a campaign sends nothing more is kept. */
+export const deadlineKey = (campaignId: string) => `${campaignId}|deadline`;
+
+/** The message machine states before the hand-over to a transport (all show as Waiting or Queued). */
+export const NOT_HANDED_OVER: readonly string[] = ['waiting', 'queued', 'backoff', 'outside_window'];
+
 /** Work a transaction asks for that may only happen once it has committed. */
 export type AfterCommitEffect =
   /** A campaign gave its channel back: a due scheduled campaign of that scope and channel may start. */

@@ -6,7 +6,7 @@
 import type { StorageTransaction } from '../ports/storage.js';
 import type { DeadlineRecord, MessageRecord } from '../records.js';
 import type { Channel } from '../statuses.js';
-import type { AfterCommitEffect, EngineParts, TxEffects } from './context.js';
+import { type AfterCommitEffect, type EngineParts, NOT_HANDED_OVER, type TxEffects } from './context.js';
 import type { Lookups, PendingLookup } from './lookups.js';
 import type { MessageChange } from './message-batch.js';
 
@@ -32,7 +32,17 @@ interface FiredBatch {
 
 /** Builds the deadlines over the engine's parts and the lookups. */
 export function createDeadlines(parts: EngineParts, lookups: Lookups): Deadlines {
-  const { clock, batchSize, onError, tx, applyChanges, cancelQueuedIfStopped, startCampaign } = parts;
+  const {
+    clock,
+    batchSize,
+    onError,
+    tx,
+    applyChanges,
+    cancelQueuedIfStopped,
+    forEachMessageIn,
+    rederive,
+    startCampaign,
+  } = parts;
   /** Channels freed by committed transactions, not yet looked at. */
   const freed: [string, Channel][] = [];
 
@@ -75,11 +85,25 @@ export function createDeadlines(parts: EngineParts, lookups: Lookups): Deadlines
     return { frozen, stopped };
   };
 
+  /**
+   * A campaign's deadline passed: every message not handed to a transport yet ends Cancelled
+   * (`deadline_passed`); what was handed over keeps its lifecycle, and the campaign completes as usual.
+   */
+  const deadlinePassed = async (t: StorageTransaction, fx: TxEffects, campaignId: string, at: number) => {
+    const c = await t.getCampaign(campaignId, { forUpdate: true });
+    if (!c || c.status === 'archived') return;
+    await forEachMessageIn(t, fx, campaignId, NOT_HANDED_OVER, () => ({ type: 'DEADLINE_PASSED', at }));
+    await rederive(t, fx, (await t.getCampaign(campaignId)) ?? c);
+  };
+
   /** Takes one batch of due deadlines and applies what can be applied at once. */
   const fireBatch = async (t: StorageTransaction, fx: TxEffects, now: number): Promise<FiredBatch> => {
     const due = await t.takeDueDeadlines(now, batchSize);
     if (due.length === 0) return { fired: 0, startable: [], lookups: [] };
-    const startable = due.filter((d) => d.kind === 'campaign').map((d) => d.entityId);
+    const campaignDeadlines = due.filter((d) => d.kind === 'campaign');
+    const startable = campaignDeadlines.filter((d) => d.event.type !== 'DEADLINE').map((d) => d.entityId);
+    for (const d of campaignDeadlines)
+      if (d.event.type === 'DEADLINE') await deadlinePassed(t, fx, d.entityId, d.fireAt);
     const messageDeadlines = due.filter((d) => d.kind === 'message');
     const locked = await t.lockMessages(messageDeadlines.map((d) => d.entityId));
     const byId = new Map(locked.map((m) => [m.id, m]));

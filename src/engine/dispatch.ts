@@ -2,11 +2,14 @@
  * Dispatch: queued messages of running campaigns are claimed under a lease, rendered, handed over to
  * the channel's transport within its concurrency and rate limits, and the transport's answers recorded.
  */
+
+import type { OutgoingEmail } from '../content.js';
 import { campaignCan } from '../machines/campaign.js';
 import type { MessageEvent } from '../machines/message-events.js';
 import type { StorageTransaction } from '../ports/storage.js';
-import type { SendResult, Transport } from '../ports/transport.js';
+import type { EmailTransport, SendResult, Transport } from '../ports/transport.js';
 import type { CampaignRecord, DeadlineRecord, MessageRecord } from '../records.js';
+import { nextWindowOpening, recipientTimeZone } from '../sending-window.js';
 import { type Channel, MESSAGE_STATUSES, type MessageCounts } from '../statuses.js';
 import type { EngineParts, TxEffects } from './context.js';
 import { createId } from './ids.js';
@@ -32,6 +35,8 @@ export interface ChannelRound {
   readonly sent: number;
   /** Messages are waiting for a free slot (of the rate limit, or of the concurrency). */
   readonly waiting: boolean;
+  /** Messages claimed and not sent: held for their sending window, or cancelled by the campaign's deadline. */
+  readonly held: number;
 }
 
 /** A claimed message, rendered (or the reason it could not be). */
@@ -199,7 +204,7 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
     c: CampaignRecord,
     batch: readonly MessageRecord[],
     now: number,
-  ): Promise<Claimed[]> => {
+  ): Promise<{ outgoing: Claimed[]; held: number }> => {
     const suppressed = await t.suppressedAmong(
       c.scope,
       c.channel,
@@ -208,14 +213,24 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
     const contacts = await t.getContacts(batch.map((m) => m.contactId));
     const changes: MessageChange[] = [];
     const outgoing: Claimed[] = [];
+    let held = 0;
     for (const m of batch) {
       if (suppressed.has(m.to)) {
         changes.push({ message: m, event: { type: 'OPT_OUT', at: now, source: 'suppression_list' } });
         continue;
       }
+      const fields = contacts.get(m.contactId)?.fields ?? {};
+      const opens = c.sendingWindow
+        ? nextWindowOpening(c.sendingWindow, recipientTimeZone(c.sendingWindow, fields), now)
+        : now;
+      if (opens > now) {
+        // Outside the recipient's window: it waits (still Queued) for a durable timer at the opening.
+        changes.push({ message: m, event: { type: 'HOLD', at: now, until: opens } });
+        held++;
+        continue;
+      }
       changes.push({ message: m, event: { type: 'DISPATCH', at: now } });
       try {
-        const fields = contacts.get(m.contactId)?.fields ?? {};
         const payload = await renderer.render(c, m, fields, m.context.attempts + 1, options.unsubscribe);
         outgoing.push({ message: m, payload });
       } catch (error) {
@@ -223,7 +238,7 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
       }
     }
     await applyChanges(t, fx, changes);
-    return outgoing;
+    return { outgoing, held };
   };
 
   /** One lease deadline per claimed message. */
@@ -250,13 +265,24 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
     free: number,
     now: number,
     token: string,
-  ): Promise<{ claimed: Claimed[]; waiting: boolean }> => {
+  ): Promise<{ claimed: Claimed[]; waiting: boolean; held: number }> => {
     const c = await t.getCampaign(campaignId, { forUpdate: true });
-    if (c?.status !== 'in_progress' || !c.content) return { claimed: [], waiting: false };
+    if (c?.status !== 'in_progress' || !c.content) return { claimed: [], waiting: false, held: 0 };
+    if (typeof c.deadline === 'number' && now >= c.deadline) {
+      // Past the deadline nothing is sent: what comes back to the queue (a retry, a released claim,
+      // a window that opens) is cancelled, whether or not the deadline itself has fired yet.
+      const late = await t.claimMessages(c.id, 'queued', free);
+      await applyChanges(
+        t,
+        fx,
+        late.map((m) => ({ message: m, event: { type: 'DEADLINE_PASSED', at: now } })),
+      );
+      return { claimed: [], waiting: false, held: late.length };
+    }
     const allowed = Math.min(free, limiters[channel].available(now));
     if (allowed === 0) {
       // Rate-limited: wake at the next slot only if something is waiting for it.
-      return { claimed: [], waiting: (await t.claimMessages(c.id, 'queued', 1)).length > 0 };
+      return { claimed: [], waiting: (await t.claimMessages(c.id, 'queued', 1)).length > 0, held: 0 };
     }
     const batch = await t.claimMessages(c.id, 'queued', allowed);
     if (batch.length === 0) {
@@ -264,11 +290,61 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
       // a campaign whose messages are all final is completed here.
       const { counts } = await t.getCounters(c.id);
       if (allFinal(counts)) await rederive(t, fx, c);
-      return { claimed: [], waiting: false };
+      return { claimed: [], waiting: false, held: 0 };
     }
-    const claimed = await prepareBatch(t, fx, c, batch, now);
+    const { outgoing: claimed, held } = await prepareBatch(t, fx, c, batch, now);
     if (claimed.length) await t.upsertDeadlines(leaseDeadlines(claimed, token, now));
-    return { claimed, waiting: batch.length === allowed && allowed < free };
+    return { claimed, waiting: batch.length === allowed && allowed < free, held };
+  };
+
+  /**
+   * Hands the round's emails to the transport's `sendBatch` in one call (it groups them into as few
+   * requests as it can). Each message counts against the rate limit and the concurrency, as with
+   * `send`: limits count recipients, not requests. A throw, or an answer that is not one result per
+   * email, makes every email of the call unknown (they may have been sent).
+   */
+  const sendBatched = async (
+    transport: EmailTransport,
+    sendBatch: NonNullable<EmailTransport['sendBatch']>,
+    handed: readonly Claimed[],
+    signal: AbortSignal,
+  ): Promise<[MessageRecord, SendResult][]> => {
+    inFlightSends.email += handed.length;
+    const results: Promise<[MessageRecord, SendResult]>[] = [];
+    const emails: OutgoingEmail[] = [];
+    const owners: MessageRecord[] = [];
+    for (const { message, payload, error } of handed) {
+      if (payload?.channel === 'email') {
+        emails.push(payload);
+        owners.push(message);
+      } else if (payload) results.push(sendVia(transport, payload, { signal }).then((r) => [message, r]));
+      else
+        results.push(
+          Promise.resolve([
+            message,
+            { outcome: 'rejected', reason: 'failed_to_create', error: error ?? 'render failed' },
+          ]),
+        );
+    }
+    limiters.email.record(clock.now(), handed.length);
+    try {
+      let answers: readonly SendResult[] | undefined;
+      let broken = 'sendBatch answered with another number of results';
+      try {
+        answers = emails.length > 0 ? await sendBatch.call(transport, emails, { signal }) : [];
+      } catch (e) {
+        onError(e);
+        broken = e instanceof Error ? e.message : String(e);
+      }
+      const whole = Array.isArray(answers) && answers.length === emails.length;
+      owners.forEach((message, i) => {
+        const r = whole ? (answers?.[i] as SendResult) : ({ outcome: 'unknown', error: broken } as const);
+        results.push(Promise.resolve([message, r]));
+      });
+      return await Promise.all(results);
+    } finally {
+      inFlightSends.email -= handed.length;
+    }
   };
 
   /** Hands every message to the transport at once; a throw is an unknown outcome (it may have been sent). */
@@ -278,6 +354,8 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
     handed: readonly Claimed[],
     signal: AbortSignal,
   ): Promise<[MessageRecord, SendResult][]> => {
+    if (transport.channel === 'email' && typeof transport.sendBatch === 'function')
+      return sendBatched(transport, transport.sendBatch, handed, signal);
     inFlightSends[channel] += handed.length;
     const sending = handed.map(async ({ message, payload, error }): Promise<[MessageRecord, SendResult]> => {
       if (!payload)
@@ -344,37 +422,38 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
     transport: Transport,
     free: number,
     round: RoundState,
-  ): Promise<{ sent: number; waiting: boolean }> => {
+  ): Promise<ChannelRound> => {
     const now = clock.now();
     // This claim's lease: one deadline per message, released unless taken before the hand-over.
     const token = createId('l');
-    const { claimed, waiting } = await tx((t, fx) => claim(t, fx, campaignId, channel, free, now, token));
-    if (claimed.length === 0) return { sent: 0, waiting };
+    const { claimed, waiting, held } = await tx((t, fx) => claim(t, fx, campaignId, channel, free, now, token));
+    if (claimed.length === 0) return { sent: 0, waiting, held };
     const leases = claimed.map(({ message }) => leaseKey(message.id, token));
     if (round.stopping) {
       await releaseClaims(claimed, leases);
-      return { sent: 0, waiting };
+      return { sent: 0, waiting, held };
     }
     const handed = await handOver(claimed, leases, now);
-    if (handed.length === 0) return { sent: 0, waiting };
+    if (handed.length === 0) return { sent: 0, waiting, held };
     if (clock.now() >= now + leaseMs) {
       // The hand-over came after the lease ran out (a stalled worker): a lookup trusts that nothing is
       // handed to the transport later than the lease (`startedBy`), so these go back to the queue unsent.
       const ids = handed.map(({ message }) => message.id);
       await persistently(() => tx((t, fx) => releaseHeld(t, fx, ids, clock.now())), onError).catch(onError);
-      return { sent: 0, waiting };
+      return { sent: 0, waiting, held };
     }
     const results = await sendAll(channel, transport, handed, round.signal);
     await recordResults(campaignId, transport, results);
-    return { sent: handed.length, waiting };
+    return { sent: handed.length, waiting, held };
   };
 
   const dispatchChannel = async (channel: Channel, round: RoundState): Promise<ChannelRound> => {
     const transport = transports[channel];
-    if (!transport) return { sent: 0, waiting: false };
+    if (!transport) return { sent: 0, waiting: false, held: 0 };
     const concurrency = transport.limits?.concurrency ?? 16;
     const campaigns = await tx((t) => t.listCampaigns({ channel, statuses: ['in_progress'] }));
     let sent = 0;
+    let held = 0;
     let waiting = false;
     for (const campaign of campaigns) {
       if (round.stopping) break;
@@ -385,9 +464,10 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
       }
       const r = await dispatchCampaign(campaign.id, channel, transport, free, round);
       sent += r.sent;
+      held += r.held;
       waiting ||= r.waiting;
     }
-    return { sent, waiting };
+    return { sent, waiting, held };
   };
 
   return { dispatchChannel };

@@ -8,6 +8,7 @@ import { assertCountryCodes } from '../contacts/phone.js';
 import { OutreachError } from '../errors.js';
 import { LIMITS } from '../limits.js';
 import { checkedDuration } from '../policy.js';
+import { SendingWindowSchema } from '../sending-window.js';
 import { CAMPAIGN_STATUSES, type CampaignStatus, MESSAGE_STATUSES, type MessageStatus } from '../statuses.js';
 import { parseInput, safeRecord, safeText } from '../validation.js';
 import type { Outreach } from './outreach.js';
@@ -37,6 +38,10 @@ const MessageStatuses = z
   .max(LIMITS.statusesPerFilter);
 const Ids = z.array(Id).max(LIMITS.idsPerCall, `must list at most ${LIMITS.idsPerCall} ids per call`);
 const Country = z.string().max(8);
+const Instant = z.union(
+  [z.date(), z.number().finite()],
+  'must be a valid Date or a number of milliseconds since the epoch',
+);
 
 const CampaignFilter = z.strictObject({
   scope: safeText(LIMITS.scopeLength).optional(),
@@ -52,12 +57,16 @@ const Schemas = {
     description: Description.optional(),
     content: z.unknown().optional(),
     metadata: Metadata.optional(),
+    sendingWindow: SendingWindowSchema.nullable().optional(),
+    deadline: Instant.nullable().optional(),
   }),
   update: z.strictObject({
     name: Name.optional(),
     description: Description.optional(),
     content: z.unknown().optional(),
     metadata: Metadata.optional(),
+    sendingWindow: SendingWindowSchema.nullable().optional(),
+    deadline: Instant.nullable().optional(),
   }),
   contacts: z
     .array(z.strictObject({ address: Address, fields: Fields.optional() }))

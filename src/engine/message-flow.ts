@@ -9,7 +9,14 @@ import { storePolicy } from '../policy.js';
 import type { StorageTransaction } from '../ports/storage.js';
 import type { CampaignRecord, MessageRecord } from '../records.js';
 import type { Channel } from '../statuses.js';
-import { type CampaignMoves, type EngineContext, type MessageFlow, startKey, type TxEffects } from './context.js';
+import {
+  type CampaignMoves,
+  deadlineKey,
+  type EngineContext,
+  type MessageFlow,
+  startKey,
+  type TxEffects,
+} from './context.js';
 import { applyMessageChanges, type BatchOutcome, type MessageChange } from './message-batch.js';
 
 /** What a batch of no changes did. */
@@ -195,6 +202,19 @@ export function createMessageFlow(ctx: EngineContext, moves: CampaignMoves): Mes
     // The policy is fixed now, with the campaign: every process applies it to these messages.
     const fixed: CampaignRecord = c.policy ? c : { ...c, policy: storePolicy(policy) };
     const moved = await moveCampaign(t, fx, { campaign: fixed, event: { type: 'RUN' }, action: 'run' });
+    if (typeof c.deadline === 'number') {
+      // Durable like every timer: whichever process fires it cancels what is not handed over by then.
+      await t.upsertDeadlines([
+        {
+          id: deadlineKey(c.id),
+          kind: 'campaign',
+          entityId: c.id,
+          campaignId: c.id,
+          fireAt: c.deadline,
+          event: { type: 'DEADLINE' },
+        },
+      ]);
+    }
     await queueWaiting(t, fx, moved);
     const { counts } = await t.getCounters(c.id);
     return moveCampaign(t, fx, { campaign: (await t.getCampaign(c.id)) ?? moved, event: { type: 'PROGRESS', counts } });

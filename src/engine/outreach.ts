@@ -14,6 +14,7 @@ import type { Storage } from '../ports/storage.js';
 import type { EmailTransport, SmsTransport } from '../ports/transport.js';
 import type { IngestResult, ProviderEvent } from '../provider-events.js';
 import type { ContactRecord, MessageRecord } from '../records.js';
+import type { SendingWindow } from '../sending-window.js';
 import type { CampaignStatus, Channel, MessageCounts, MessageStatus } from '../statuses.js';
 import type { OutreachListener } from './events.js';
 import type { ContentRenderer } from './render-message.js';
@@ -69,14 +70,20 @@ export interface CreateCampaignInput {
   description?: string | undefined;
   content?: CampaignContent | undefined;
   metadata?: Record<string, string> | undefined;
+  /** Quiet hours: when its messages may be sent, in each recipient's local time. Any time when absent. */
+  sendingWindow?: SendingWindow | null | undefined;
+  /** After this time nothing more is sent: messages not handed over by then end Cancelled (`deadline_passed`). */
+  deadline?: Date | number | null | undefined;
 }
 
-/** What may change while a campaign is a draft (and, but for contacts, while it is ready). */
+/** What may change while a campaign is a draft (and, but for contacts, while it is ready). `null` clears the window or the deadline. */
 export interface UpdateCampaignInput {
   name?: string | undefined;
   description?: string | undefined;
   content?: CampaignContent | undefined;
   metadata?: Record<string, string> | undefined;
+  sendingWindow?: SendingWindow | null | undefined;
+  deadline?: Date | number | null | undefined;
 }
 
 /** A contact to add: its address (phone or email) and its template fields. */

@@ -90,7 +90,9 @@ export function createWorker(ctx: EngineContext, parts: WorkerParts): EngineWork
             dispatch.dispatchChannel('email', round),
           ]);
           rateWait = sms.waiting || email.waiting;
-          if (fired === 0 && sms.sent === 0 && email.sent === 0 && !again) break;
+          // Held messages (outside their window, past the deadline) left the queue too: claim on.
+          const moved = sms.sent + email.sent + sms.held + email.held;
+          if (fired === 0 && moved === 0 && !again) break;
         }
         const now = clock.now();
         let next = (await tx((t) => t.nextDeadlineAt())) ?? Number.POSITIVE_INFINITY;

@@ -1,11 +1,21 @@
 /**
- * Byte encodings and a constant-time comparison, shared by the core (unsubscribe tokens) and the
+ * Byte and text encodings (base64, base64url, hex, HTML/XML escaping) and a constant-time comparison, shared by the core (unsubscribe tokens) and the
  * provider adapters (signatures, Basic auth). Web standards only (`btoa`/`atob`), so every runtime
  * runs them. Internal: no entry exports this module. The adapters import it by relative path (never
  * through `campaign-lifecycle`), and the JavaScript build puts it in one chunk shared by the entries
  * that use it. It imports nothing.
  * @internal
  */
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/**
+ * Escapes `& < > " '` so a value is text in HTML content and in quoted attributes (and in XML, e.g.
+ * TwiML: the five entities are XML's too). Public as `escapeHtml` of campaign-lifecycle/templates.
+ */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] as string);
+}
 
 /** Base64 of bytes (standard alphabet, padded). */
 export function toBase64(bytes: Uint8Array): string {

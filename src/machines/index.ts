@@ -5,7 +5,7 @@
  * @module campaign-lifecycle/machines
  */
 
-export type { CampaignEvent } from './campaign.js';
+export type { CampaignEvent, CampaignTransition } from './campaign.js';
 export { campaignMachine, initialCampaignState, transitionCampaign } from './campaign.js';
 export type { EmailMessageMachine } from './email-message.js';
 export { createEmailMessageMachine, emailMessageMachine } from './email-message.js';

@@ -52,6 +52,13 @@ export const MessageEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('CLOSE'), at }),
   /** Manual retry of a failed message with a retryable reason. */
   z.object({ type: z.literal('RETRY'), at }),
+  /**
+   * The recipient is outside the campaign's sending window: queued → outside_window (still status
+   * Queued) until `until`, when its window opens and it is queued again.
+   */
+  z.object({ type: z.literal('HOLD'), at, until: z.number().finite().nonnegative() }),
+  /** The campaign's deadline passed: a message not handed over yet is cancelled with `deadline_passed`. */
+  z.object({ type: z.literal('DEADLINE_PASSED'), at }),
 ]);
 
 /** An event of the message machines. */

@@ -10,10 +10,11 @@ import type { Channel, MessageStatus } from '../statuses.js';
 import type { MessageEvent } from './message-events.js';
 
 /** Every state node of the message machines (`sent`/`assumed_delivered` SMS only, `retrying` email only). */
-export const MESSAGE_STATE_IDS = [
+const MESSAGE_STATE_IDS = [
   'waiting',
   'queued',
   'backoff',
+  'outside_window',
   'sending',
   'sent',
   'retrying',
@@ -35,6 +36,7 @@ export const MESSAGE_STATE_STATUS: Readonly<Record<MessageStateId, MessageStatus
   waiting: 'waiting',
   queued: 'queued',
   backoff: 'queued',
+  outside_window: 'queued',
   sending: 'sending',
   sent: 'sent',
   retrying: 'retrying',
@@ -74,6 +76,7 @@ function initialContext(channel: Channel, at: number): MessageContext {
     providerMessageId: null,
     firstDeferredAt: null,
     deferrals: 0,
+    dueAt: null,
     updatedAt: at,
   };
 }
@@ -147,6 +150,11 @@ export function messageMachineSetup(channel: Channel, policy: Policy) {
         deferrals: (event.type === 'PROVIDER_DEFERRED' && event.attempt) || context.deferrals + 1,
         updatedAt: event.at,
       })),
+      holdUntil: assign(({ event }) => ({
+        dueAt: event.type === 'HOLD' ? event.until : null,
+        updatedAt: event.at,
+      })),
+      clearDue: assign(({ event }) => ({ dueAt: null, updatedAt: event.at })),
       resetForRetry: assign(({ event }) => ({
         attempts: 0,
         reason: null,
@@ -165,6 +173,8 @@ export function messageMachineSetup(channel: Channel, policy: Policy) {
           presendBackoffFor(policy, context.attempts),
           (event.type === 'SEND_PRESEND_ERROR' && event.retryAfterMs) || 0,
         ),
+      // Until the recipient's sending window opens (the engine computes it when it holds the message).
+      windowOpens: ({ event }) => (event.type === 'HOLD' ? Math.max(0, event.until - event.at) : 0),
       // Measured from the first deferral, whichever event entered `retrying`.
       deferralWindow: ({ context, event }) =>
         (context.firstDeferredAt ?? event.at) + policy.emailDeferralWindow - event.at,
@@ -177,6 +187,11 @@ export function sharedMessageConfig(channel: Channel) {
   const optOut = { target: 'opted_out', actions: { type: 'setReason', params: { reason: 'opted_out' } } } as const;
   const close = { target: 'cancelled', actions: { type: 'setReason', params: { reason: 'closed_by_user' } } } as const;
   const cancel = { target: 'cancelled', actions: 'stamp' } as const;
+  const deadlinePassed = {
+    target: 'cancelled',
+    actions: { type: 'setReason', params: { reason: 'deadline_passed' } },
+  } as const;
+  const notHandedOver = { CANCEL: cancel, CLOSE: close, OPT_OUT: optOut, DEADLINE_PASSED: deadlinePassed } as const;
   const providerFailed = [
     { guard: 'reportsOptOut', target: 'opted_out', actions: 'recordFailure' },
     { target: 'failed', actions: 'recordFailure' },
@@ -184,14 +199,23 @@ export function sharedMessageConfig(channel: Channel) {
   // The states before hand-over, and the hand-over events in Sending, are the same for both channels.
   const preSendStates = {
     waiting: {
-      on: { QUEUE: { target: 'queued', actions: 'stamp' }, CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+      on: { QUEUE: { target: 'queued', actions: 'stamp' }, ...notHandedOver },
     },
     queued: {
-      on: { DISPATCH: { target: 'sending', actions: 'countAttempt' }, CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+      on: {
+        DISPATCH: { target: 'sending', actions: 'countAttempt' },
+        HOLD: { target: 'outside_window', actions: 'holdUntil' },
+        ...notHandedOver,
+      },
     },
     backoff: {
       after: { presendBackoff: { target: 'queued', actions: 'stamp' } },
-      on: { CANCEL: cancel, CLOSE: close, OPT_OUT: optOut },
+      on: notHandedOver,
+    },
+    // Outside the recipient's sending window: still Queued to the user, due again when it opens.
+    outside_window: {
+      after: { windowOpens: { target: 'queued', actions: 'clearDue' } },
+      on: notHandedOver,
     },
   } as const;
   const handOver = {

@@ -30,9 +30,9 @@ export type SendResult =
 
 /** Limits a transport declares; the engine's dispatcher honours them. */
 export interface TransportLimits {
-  /** Most messages sent in any one-second window. Unlimited when absent. */
+  /** Most messages sent in any one-second window (each message of a batched request counts). Unlimited when absent. */
   readonly ratePerSecond?: number | undefined;
-  /** Most sends in flight at once. @defaultValue 16 */
+  /** Most messages in flight at once (each message of a batched request counts). @defaultValue 16 */
   readonly concurrency?: number | undefined;
 }
 
@@ -118,6 +118,18 @@ export interface EmailTransport extends TransportBase {
   send(message: OutgoingEmail, options?: SendOptions): Promise<SendResult>;
   /** Optional: same contract as {@link SmsTransport.lookup}. */
   lookup?(message: OutgoingEmail, options: LookupOptions): Promise<LookupResult>;
+  /**
+   * Optional: hands several emails to the provider at once, in as few requests as it can (e.g. one
+   * SendGrid mail send with a personalization per message). When present, the engine calls it with
+   * the messages of one dispatch round instead of calling `send` for each; `limits` still count
+   * messages (recipients), not requests.
+   * Resolves with one {@link SendResult} per message, in the order given, each classified as `send`
+   * would classify it: a request the provider refused or did not answer gives each of its messages
+   * that outcome (a timeout leaves each `unknown`, never resent). Messages of one request may share
+   * a `providerMessageId`. Must not throw; if it throws anyway, or answers with another number of
+   * results, the engine treats every message of the call as `unknown` (they may have been sent).
+   */
+  sendBatch?(messages: readonly OutgoingEmail[], options?: SendOptions): Promise<readonly SendResult[]>;
 }
 
 /** A transport of either channel. */

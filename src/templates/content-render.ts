@@ -3,8 +3,11 @@
  * with HTML-escaped values, an unsubscribe link and the RFC 8058 one-click headers.
  */
 import type { EmailContent, SmsContent } from '../content.js';
+import { escapeHtml } from '../internal/encoding.js';
 import { smsSegments } from './sms-segments.js';
 import { fillTemplate } from './template-parser.js';
+
+export { escapeHtml };
 
 /** The variable that holds the unsubscribe link in email templates. */
 export const UNSUBSCRIBE_VARIABLE = 'unsubscribe_url';
@@ -31,13 +34,6 @@ export interface RenderedEmail {
 export interface RenderEmailOptions {
   /** The signed HTTPS unsubscribe link of this message. */
   unsubscribeUrl?: string | undefined;
-}
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escapes `& < > " '` so a value is text in HTML content and in quoted attributes. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] as string);
 }
 
 // A subject is a header: a line break from a field must not start a new one.

@@ -4,10 +4,10 @@ import {
   CHANNELS,
   deliveryGroup,
   emptyCounts,
-  FINAL_CAMPAIGN_STATUSES,
   FINAL_MESSAGE_STATUSES,
-  isFinalCampaignStatus,
+  FINISHED_CAMPAIGN_STATUSES,
   isFinalMessageStatus,
+  isFinishedCampaignStatus,
   MESSAGE_STATUS_LABELS,
   MESSAGE_STATUSES,
   messageStatusesFor,
@@ -29,10 +29,10 @@ describe('statuses: the lists and the types derived from them', () => {
   });
 
   it('should call a campaign final when its run has ended: complete, complete with errors, stopped, failed', () => {
-    expect(CAMPAIGN_STATUSES.filter(isFinalCampaignStatus).sort()).toEqual(
+    expect(CAMPAIGN_STATUSES.filter(isFinishedCampaignStatus).sort()).toEqual(
       ['complete', 'complete_with_errors', 'failed', 'stopped'].sort(),
     );
-    expect([...FINAL_CAMPAIGN_STATUSES].sort()).toEqual(CAMPAIGN_STATUSES.filter(isFinalCampaignStatus).sort());
+    expect([...FINISHED_CAMPAIGN_STATUSES].sort()).toEqual(CAMPAIGN_STATUSES.filter(isFinishedCampaignStatus).sort());
   });
 
   it('should give each channel its own statuses', () => {

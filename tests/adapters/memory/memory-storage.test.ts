@@ -3,3 +3,7 @@ import { storageConformanceSuite } from 'campaign-lifecycle/testing';
 import { afterEach, describe, it } from 'vitest';
 
 storageConformanceSuite({ describe, it, afterEach }, { name: 'memoryStorage', create: () => memoryStorage() });
+storageConformanceSuite(
+  { describe, it, afterEach },
+  { name: 'memoryStorage({ compact: false })', create: () => memoryStorage({ compact: false }) },
+);

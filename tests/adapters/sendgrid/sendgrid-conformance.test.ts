@@ -28,7 +28,7 @@ transportConformanceSuite(
     create: async () => {
       const api = await fakeMailSendApi();
       return {
-        transport: sendgridTransport({ apiKey: 'SG.test', baseUrl: api.url, timeoutMs: 300 }),
+        transport: sendgridTransport({ apiKey: 'SG.test', baseUrl: api.url, timeoutMs: 2_000 }),
         scenarios: [
           { message: sampleEmail({ to: 'ada@example.com' }), expect: 'accepted' },
           { message: sampleEmail({ to: 'invalid@example.com' }), expect: 'rejected', reason: 'invalid_address' },

@@ -49,7 +49,7 @@ transportConformanceSuite(
           from: '+14155550000',
           statusCallbackUrl: 'https://hooks.example.com/twilio',
           baseUrl: api.url,
-          timeoutMs: 300,
+          timeoutMs: 2_000,
         }),
         scenarios: [
           { message: sampleSms({ to: '+14155550100' }), expect: 'accepted' },

@@ -53,5 +53,5 @@ describe('importContactsCsv: bounded memory', () => {
     // The file is ~14 MB of text and 200k row objects would be far more; what grows is the set of
     // seen addresses (~60 bytes each, ~12 MiB here).
     expect(peak - before).toBeLessThan(64 * 1024 * 1024);
-  });
+  }, 120_000);
 });

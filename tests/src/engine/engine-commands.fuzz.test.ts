@@ -212,8 +212,8 @@ describe('engine: commands under fuzzing', () => {
   // Regression test (found by fuzzing, fixed): addContacts does not check its payload. A non-array (e.g. `{}`,
   // `'abc'`, `null`) throws a TypeError (`contacts.forEach is not a function`), and an address
   // object whose toString/valueOf are not functions throws a TypeError from `String(...)`; an
-  // object contact's `fields` holding non-strings are stored as they are. Remove `.fails` once
-  // addContacts validates its input with a zod schema (VALIDATION_FAILED).
+  // object contact's `fields` holding non-strings are stored as they are.
+  // addContacts now validates its input with a zod schema (VALIDATION_FAILED).
   it('should add valid contacts or refuse addContacts with an OutreachError and no change', async () => {
     const contacts = fc.oneof(
       anyValue,
@@ -302,7 +302,7 @@ describe('engine: commands under fuzzing', () => {
 
   // Regression test (found by fuzzing, fixed): schedule(id, at) builds its refusal message with `String(at)`, which
   // throws a TypeError for an object without a usable toString/valueOf (JSON `{"toString": 1}`, or a
-  // null-prototype object). Counterexample: schedule(id, Object.create(null)). Remove `.fails` once fixed.
+  // null-prototype object). Counterexample: schedule(id, Object.create(null)).
   it('should schedule a ready campaign at a valid time, or refuse schedule with an OutreachError and no change', async () => {
     const at = fc.oneof(
       junk,

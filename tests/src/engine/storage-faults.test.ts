@@ -97,7 +97,7 @@ describe.each(SCENARIOS)('faults: storage %s throws once (call %i, %s)', (method
   // a command or a webhook kicks it: queued messages are never dispatched (call 2) and the 10-minute
   // deadlines never fire (call 3); the campaign stays In Progress for ever. Counterexample: this
   // test, `clock.advance('1h')` after the injected error → 0 of 4 messages sent, or all still Sending.
-  // Remove `.fails` once the worker re-arms (e.g. in a `finally`, with a short retry delay).
+  // The worker now re-arms after a failed run.
   it('should schedule its own next tick after the error, so that the campaign finishes with no command or webhook to wake it', async () => {
     const { clock, sms, outreach, campaignId } = await start();
     await clock.advance('1h');

@@ -35,6 +35,8 @@ const common: Unstamped[] = [
   { type: 'CANCEL' },
   { type: 'CLOSE' },
   { type: 'RETRY' },
+  { type: 'HOLD', until: 3_600_000 },
+  { type: 'DEADLINE_PASSED' },
 ];
 
 const cases: { channel: Channel; machine: () => AnyStateMachine; events: Unstamped[] }[] = [
@@ -45,6 +47,7 @@ const cases: { channel: Channel; machine: () => AnyStateMachine; events: Unstamp
       ...common,
       { type: 'PROVIDER_SENT', providerMessageId: 'p1' },
       { type: 'xstate.after.presendBackoff.sms.backoff' },
+      { type: 'xstate.after.windowOpens.sms.outside_window' },
       { type: 'xstate.after.sendingTimeout.sms.sending' },
       { type: 'xstate.after.receiptTimeout.sms.sent' },
     ],
@@ -57,6 +60,7 @@ const cases: { channel: Channel; machine: () => AnyStateMachine; events: Unstamp
       { type: 'PROVIDER_DEFERRED' },
       { type: 'PROVIDER_DEFERRED', attempt: 1 },
       { type: 'xstate.after.presendBackoff.email.backoff' },
+      { type: 'xstate.after.windowOpens.email.outside_window' },
       { type: 'xstate.after.sendingTimeout.email.sending' },
       { type: 'xstate.after.deferralWindow.email.retrying' },
     ],

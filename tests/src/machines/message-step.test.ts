@@ -136,12 +136,13 @@ describe('message-step: timers', () => {
 });
 
 describe('message-step: statuses', () => {
-  it('should show backoff as queued and every other state as its own status', () => {
+  it('should show backoff and outside_window as queued and every other state as its own status', () => {
     expect(statusOfMessageState('sms', 'backoff')).toBe('queued');
+    expect(statusOfMessageState('sms', 'outside_window')).toBe('queued');
     for (const channel of ['sms', 'email'] as const) {
       const stepper = createMessageStepper(channel, DEFAULT_POLICY);
       for (const state of Object.keys(stepper.machine.root.states)) {
-        expect(stepper.statusOf(state)).toBe(state === 'backoff' ? 'queued' : state);
+        expect(stepper.statusOf(state)).toBe(state === 'backoff' || state === 'outside_window' ? 'queued' : state);
       }
     }
   });

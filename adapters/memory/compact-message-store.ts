@@ -1,0 +1,483 @@
+import {
+  type Channel,
+  type FailureReasonId,
+  type MessageFilter,
+  type MessageLogEntry,
+  type MessageRecord,
+  type MessageStatus,
+  OutreachError,
+} from 'campaign-lifecycle';
+import { F64Column, flat, Interner, RefColumn, U16Column, U32Column } from './columns.js';
+import { getOrCreate } from './get-or-create.js';
+import { LogRows } from './log-rows.js';
+import { SlotsById } from './slots-by-id.js';
+import type { Undo, UndoLog } from './undo-log.js';
+
+/** The first and last entry of one message's log (0: none). */
+interface LogList {
+  head: number;
+  tail: number;
+}
+
+/** The messages of one campaign in one machine state, oldest arrival first (0: none). */
+interface StateList {
+  head: number;
+  tail: number;
+}
+
+/**
+ * Messages and their event logs in columns: a message is a row number (a slot), each field a typed
+ * column (or a column of string references for ids, addresses and provider ids), names and campaign
+ * ids interned; a log entry is a row of the log columns, linked to the next entry of its message.
+ * Records are built when read and taken apart when written, so the heap holds no object per message
+ * or per log entry. Log details are kept as JSON text (what Postgres keeps), equal texts shared.
+ *
+ * The indexes: slot by id; per campaign, slots in id order (paging); per campaign and machine state,
+ * a doubly linked list of slots in the order they entered the state (claims take the oldest); per
+ * channel, slot by provider id.
+ */
+export class CompactMessageStore {
+  /** Statuses, states, channels, reasons, event names: few, bounded by the engine. */
+  private readonly names = new Interner(0xffff);
+  /** Campaign ids, scopes, provider codes. */
+  private readonly values = new Interner();
+
+  private readonly slotOf = new Map<string, number>();
+  private readonly freeSlots: number[] = [];
+  private slots = 0;
+
+  private readonly id = new RefColumn<string>();
+  private readonly contactId = new RefColumn<string>();
+  private readonly to = new RefColumn<string>();
+  private readonly providerId = new RefColumn<string>();
+  private readonly campaign = new U32Column();
+  private readonly scope = new U32Column();
+  private readonly code = new U32Column();
+  private readonly channel = new U16Column();
+  private readonly contextChannel = new U16Column();
+  private readonly status = new U16Column();
+  private readonly state = new U16Column();
+  private readonly reason = new U16Column();
+  private readonly attempts = new F64Column();
+  private readonly deferrals = new F64Column();
+  /** NaN stands for `null`. */
+  private readonly firstDeferredAt = new F64Column();
+  private readonly contextUpdatedAt = new F64Column();
+  private readonly createdAt = new F64Column();
+  private readonly updatedAt = new F64Column();
+  private readonly stateNext = new U32Column();
+  private readonly statePrev = new U32Column();
+  private readonly logHead = new U32Column();
+  private readonly logTail = new U32Column();
+
+  /** Per campaign (interned), its slots in id order. */
+  private readonly byCampaign = new Map<number, SlotsById>();
+  /** Per campaign, per state (both interned), the slots in that state. */
+  private readonly stateLists = new Map<number, Map<number, StateList>>();
+  /** Per channel (interned), slot by provider message id. */
+  private readonly byProviderId = new Map<number, Map<string, number>>();
+
+  private log = new LogRows();
+  /** Rows no list reaches any more (the logs of deleted campaigns), reclaimed by compaction. */
+  private deadLogRows = 0;
+  /** Logs of message ids that have no message (the port allows them). */
+  private readonly orphanLogs = new Map<string, LogList>();
+  /** Recent detail texts, so equal details share one string. */
+  private detailTexts = new Map<string, string>();
+
+  /**
+   * @param contactStrings The stored id and address of a contact, when it has this id and address:
+   *   a message then shares those strings instead of holding its own.
+   */
+  constructor(
+    private readonly undo: UndoLog,
+    private readonly keepLog: boolean,
+    private readonly contactStrings: (
+      contactId: string,
+      address: string,
+    ) => readonly [string, string] | undefined = () => undefined,
+  ) {}
+
+  // ── rows ─────────────────────────────────────────────────────────────────
+
+  private read(slot: number): MessageRecord {
+    const names = this.names;
+    const firstDeferredAt = this.firstDeferredAt.get(slot);
+    return {
+      id: this.id.get(slot) as string,
+      campaignId: this.values.string(this.campaign.get(slot)) as string,
+      contactId: this.contactId.get(slot) as string,
+      scope: this.values.string(this.scope.get(slot)) as string,
+      channel: names.string(this.channel.get(slot)) as Channel,
+      to: this.to.get(slot) as string,
+      status: names.string(this.status.get(slot)) as MessageStatus,
+      state: names.string(this.state.get(slot)) as string,
+      context: {
+        channel: names.string(this.contextChannel.get(slot)) as Channel,
+        attempts: this.attempts.get(slot),
+        reason: names.string(this.reason.get(slot)) as FailureReasonId | null,
+        code: this.values.string(this.code.get(slot)),
+        providerMessageId: this.providerId.get(slot) ?? null,
+        firstDeferredAt: Number.isNaN(firstDeferredAt) ? null : firstDeferredAt,
+        deferrals: this.deferrals.get(slot),
+        updatedAt: this.contextUpdatedAt.get(slot),
+      },
+      createdAt: this.createdAt.get(slot),
+      updatedAt: this.updatedAt.get(slot),
+    };
+  }
+
+  /** Writes a message into its slot with its indexes; `fresh` when the slot was empty. */
+  private write(slot: number, m: MessageRecord, fresh: boolean): void {
+    const names = this.names;
+    const campaign = this.values.number(m.campaignId);
+    const state = names.number(m.state);
+    const channel = names.number(m.channel);
+    const pid = m.context.providerMessageId;
+    const oldPid = fresh ? undefined : this.providerId.get(slot);
+    // The stored strings are flat copies (or the contact's), so the engine's own can be collected.
+    const storedPid = pid === null ? undefined : pid === oldPid ? oldPid : flat(pid);
+    if (fresh) {
+      this.stateAppend(campaign, state, slot);
+      if (storedPid !== undefined) this.providerIndex(channel).set(storedPid, slot);
+      this.id.set(slot, flat(m.id));
+      const shared = this.contactStrings(m.contactId, m.to);
+      this.contactId.set(slot, shared ? shared[0] : flat(m.contactId));
+      this.to.set(slot, shared ? shared[1] : flat(m.to));
+    } else {
+      const oldCampaign = this.campaign.get(slot);
+      const oldState = this.state.get(slot);
+      if (oldCampaign !== campaign || oldState !== state) {
+        this.stateRemove(oldCampaign, oldState, slot);
+        this.stateAppend(campaign, state, slot);
+      }
+      const oldChannel = this.channel.get(slot);
+      if (oldPid !== storedPid || oldChannel !== channel) {
+        if (oldPid !== undefined) {
+          const index = this.byProviderId.get(oldChannel);
+          if (index?.get(oldPid) === slot) index.delete(oldPid);
+        }
+        if (storedPid !== undefined) this.providerIndex(channel).set(storedPid, slot);
+      }
+      // Most updates keep these: the stored strings stay unless the text changed.
+      if (this.contactId.get(slot) !== m.contactId) this.contactId.set(slot, flat(m.contactId));
+      if (this.to.get(slot) !== m.to) this.to.set(slot, flat(m.to));
+    }
+    const c = m.context;
+    this.providerId.set(slot, storedPid);
+    this.campaign.set(slot, campaign);
+    this.scope.set(slot, this.values.number(m.scope));
+    this.code.set(slot, this.values.number(c.code));
+    this.channel.set(slot, channel);
+    this.contextChannel.set(slot, names.number(c.channel));
+    this.status.set(slot, names.number(m.status));
+    this.state.set(slot, state);
+    this.reason.set(slot, names.number(c.reason));
+    this.attempts.set(slot, c.attempts);
+    this.deferrals.set(slot, c.deferrals);
+    this.firstDeferredAt.set(slot, c.firstDeferredAt ?? Number.NaN);
+    this.contextUpdatedAt.set(slot, c.updatedAt);
+    this.createdAt.set(slot, m.createdAt);
+    this.updatedAt.set(slot, m.updatedAt);
+  }
+
+  private providerIndex(channel: number): Map<string, number> {
+    return getOrCreate(this.byProviderId, channel, () => new Map<string, number>());
+  }
+
+  /** Takes a new message into a free slot (or `slot`, to put a removed one back), with the log its id already has. */
+  private add(m: MessageRecord, slot = this.freeSlots.pop() ?? ++this.slots): number {
+    this.write(slot, m, true);
+    this.slotOf.set(this.id.get(slot) as string, slot);
+    getOrCreate(this.byCampaign, this.campaign.get(slot), () => new SlotsById(this.id)).add(slot);
+    const orphan = this.orphanLogs.get(m.id);
+    if (orphan) {
+      this.orphanLogs.delete(m.id);
+      this.logHead.set(slot, orphan.head);
+      this.logTail.set(slot, orphan.tail);
+    } else {
+      this.logHead.set(slot, 0);
+      this.logTail.set(slot, 0);
+    }
+    return slot;
+  }
+
+  /**
+   * Takes a message out of its slot and indexes. On rollback (`free`) the slot is free at once; a
+   * removal in a transaction frees it only at commit, so that no slot changes hands while the undo
+   * log may still name it. Its log is kept as an orphan when `keepLog`.
+   */
+  private drop(slot: number, keepLog: boolean, free: boolean): void {
+    const id = this.id.get(slot) as string;
+    const campaign = this.campaign.get(slot);
+    this.stateRemove(campaign, this.state.get(slot), slot);
+    const pid = this.providerId.get(slot);
+    if (pid !== undefined) {
+      const index = this.byProviderId.get(this.channel.get(slot));
+      if (index?.get(pid) === slot) index.delete(pid);
+    }
+    this.byCampaign.get(campaign)?.remove(slot);
+    const head = this.logHead.get(slot);
+    if (keepLog && head !== 0) this.orphanLogs.set(id, { head, tail: this.logTail.get(slot) });
+    this.slotOf.delete(id);
+    if (free) this.free(slot);
+  }
+
+  private free(slot: number): void {
+    this.id.set(slot, undefined);
+    this.contactId.set(slot, undefined);
+    this.to.set(slot, undefined);
+    this.providerId.set(slot, undefined);
+    this.freeSlots.push(slot);
+  }
+
+  private stateAppend(campaign: number, state: number, slot: number): void {
+    const lists = getOrCreate(this.stateLists, campaign, () => new Map<number, StateList>());
+    const list = getOrCreate(lists, state, () => ({ head: 0, tail: 0 }));
+    this.stateNext.set(slot, 0);
+    this.statePrev.set(slot, list.tail);
+    if (list.tail === 0) list.head = slot;
+    else this.stateNext.set(list.tail, slot);
+    list.tail = slot;
+  }
+
+  private stateRemove(campaign: number, state: number, slot: number): void {
+    const list = this.stateLists.get(campaign)?.get(state);
+    if (!list) return;
+    const prev = this.statePrev.get(slot);
+    const next = this.stateNext.get(slot);
+    if (prev === 0) list.head = next;
+    else this.stateNext.set(prev, next);
+    if (next === 0) list.tail = prev;
+    else this.statePrev.set(next, prev);
+  }
+
+  // ── the port's calls ─────────────────────────────────────────────────────
+
+  insert(rows: readonly MessageRecord[]): void {
+    for (const m of rows) {
+      if (this.slotOf.has(m.id)) throw new OutreachError('CONFLICT', `Message ${m.id} already exists.`);
+    }
+    const added: number[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) added[i] = this.add(rows[i] as MessageRecord);
+    this.undo.record(() => {
+      for (let i = added.length - 1; i >= 0; i--) this.drop(added[i] as number, true, true);
+    });
+  }
+  get(id: string): MessageRecord | undefined {
+    const slot = this.slotOf.get(id);
+    return slot === undefined ? undefined : this.read(slot);
+  }
+  getMany(ids: readonly string[]): MessageRecord[] {
+    const out: MessageRecord[] = [];
+    for (const id of ids) {
+      const slot = this.slotOf.get(id);
+      if (slot !== undefined) out.push(this.read(slot));
+    }
+    return out;
+  }
+  byProvider(channel: Channel, providerIds: readonly string[]): Map<string, MessageRecord> {
+    const out = new Map<string, MessageRecord>();
+    const n = this.names.find(channel);
+    const index = n === undefined ? undefined : this.byProviderId.get(n);
+    if (!index) return out;
+    for (const pid of providerIds) {
+      const slot = index.get(pid);
+      if (slot !== undefined) out.set(pid, this.read(slot));
+    }
+    return out;
+  }
+  inState(campaignId: string, state: string, limit: number): MessageRecord[] {
+    const out: MessageRecord[] = [];
+    const campaign = this.values.find(campaignId);
+    const s = this.names.find(state);
+    if (campaign === undefined || s === undefined) return out;
+    const list = this.stateLists.get(campaign)?.get(s);
+    for (let slot = list?.head ?? 0; slot !== 0 && out.length < limit; slot = this.stateNext.get(slot)) {
+      out.push(this.read(slot));
+    }
+    return out;
+  }
+  update(rows: readonly MessageRecord[]): void {
+    const slots: number[] = new Array(rows.length);
+    const prevs: MessageRecord[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const m = rows[i] as MessageRecord;
+      const slot = this.slotOf.get(m.id);
+      if (slot === undefined) throw new OutreachError('NOT_FOUND', `Message ${m.id} does not exist.`);
+      slots[i] = slot;
+      prevs[i] = this.read(slot);
+      this.write(slot, m, false);
+    }
+    this.undo.record(() => {
+      for (let i = rows.length - 1; i >= 0; i--) this.write(slots[i] as number, prevs[i] as MessageRecord, false);
+    });
+  }
+  list(campaignId: string, filter: MessageFilter): MessageRecord[] {
+    const out: MessageRecord[] = [];
+    const campaign = this.values.find(campaignId);
+    const slots = campaign === undefined ? undefined : this.byCampaign.get(campaign);
+    if (!slots) return out;
+    let statuses: Set<number> | undefined;
+    if (filter.statuses) {
+      statuses = new Set();
+      for (const s of filter.statuses) {
+        const n = this.names.find(s);
+        if (n !== undefined) statuses.add(n);
+      }
+    }
+    const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+    for (let i = slots.indexAfter(filter.after); i < slots.length && out.length < limit; i++) {
+      const slot = slots.at(i);
+      if (!statuses || statuses.has(this.status.get(slot))) out.push(this.read(slot));
+    }
+    return out;
+  }
+
+  // ── the event log ────────────────────────────────────────────────────────
+
+  private detailText(detail: Readonly<Record<string, unknown>> | undefined): string | undefined {
+    if (detail === undefined) return undefined;
+    const text = JSON.stringify(detail);
+    const known = this.detailTexts.get(text);
+    if (known !== undefined) return known;
+    if (this.detailTexts.size >= 1024) this.detailTexts = new Map();
+    this.detailTexts.set(text, text);
+    return text;
+  }
+
+  appendLog(entries: readonly MessageLogEntry[]): void {
+    if (!this.keepLog || entries.length === 0) return;
+    const log = this.log;
+    const start = log.count;
+    const prevTails: number[] = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as MessageLogEntry;
+      const n = log.append(
+        e.at,
+        this.names.number(e.event),
+        this.names.number(e.from),
+        this.names.number(e.to),
+        e.changed,
+        this.values.number(e.campaignId),
+        this.detailText(e.detail),
+      );
+      const slot = this.slotOf.get(e.messageId);
+      if (slot !== undefined) {
+        const tail = this.logTail.get(slot);
+        if (tail === 0) this.logHead.set(slot, n);
+        else log.next.set(tail, n);
+        this.logTail.set(slot, n);
+        prevTails[i] = tail;
+      } else {
+        const list = getOrCreate(this.orphanLogs, e.messageId, () => ({ head: 0, tail: 0 }));
+        if (list.tail === 0) list.head = n;
+        else log.next.set(list.tail, n);
+        prevTails[i] = list.tail;
+        list.tail = n;
+      }
+    }
+    this.undo.record(() => {
+      // Undone newest first, so each message's list is as this append left it: found again by id
+      // (a rollback may have moved it between a slot and the orphans since).
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const id = (entries[i] as MessageLogEntry).messageId;
+        const tail = prevTails[i] as number;
+        if (tail !== 0) log.next.set(tail, 0);
+        const slot = this.slotOf.get(id);
+        if (slot !== undefined) {
+          if (tail === 0) this.logHead.set(slot, 0);
+          this.logTail.set(slot, tail);
+          continue;
+        }
+        const list = this.orphanLogs.get(id);
+        if (!list) continue;
+        if (tail === 0) this.orphanLogs.delete(id);
+        else list.tail = tail;
+      }
+      log.truncate(start);
+    });
+  }
+
+  listLog(messageId: string): MessageLogEntry[] {
+    const slot = this.slotOf.get(messageId);
+    let n = slot === undefined ? (this.orphanLogs.get(messageId)?.head ?? 0) : this.logHead.get(slot);
+    const out: MessageLogEntry[] = [];
+    const names = this.names;
+    const log = this.log;
+    for (; n !== 0; n = log.next.get(n)) {
+      const detail = log.detail.get(n);
+      const entry: {
+        messageId: string;
+        campaignId: string;
+        at: number;
+        event: string;
+        from: MessageStatus;
+        to: MessageStatus;
+        changed: boolean;
+        detail?: Readonly<Record<string, unknown>>;
+      } = {
+        messageId,
+        campaignId: this.values.string(log.campaign.get(n)) as string,
+        at: log.at.get(n),
+        event: names.string(log.event.get(n)) as string,
+        from: names.string(log.from.get(n)) as MessageStatus,
+        to: names.string(log.to.get(n)) as MessageStatus,
+        changed: log.changed.get(n) === 1,
+      };
+      if (detail !== undefined) entry.detail = JSON.parse(detail) as Record<string, unknown>;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /** Copies the rows lists still reach into new columns, in order, and lets the old ones go. */
+  private compactLog(): void {
+    const old = this.log;
+    const fresh = new LogRows();
+    for (let slot = 1; slot <= this.slots; slot++) {
+      const id = this.id.get(slot);
+      // Live slots only: a slot removed by this transaction is freed by a commit callback still to run.
+      if (id === undefined || this.slotOf.get(id) !== slot || this.logHead.get(slot) === 0) continue;
+      const [head, tail] = fresh.copyList(old, this.logHead.get(slot));
+      this.logHead.set(slot, head);
+      this.logTail.set(slot, tail);
+    }
+    for (const list of this.orphanLogs.values()) [list.head, list.tail] = fresh.copyList(old, list.head);
+    this.log = fresh;
+    this.deadLogRows = 0;
+  }
+
+  /**
+   * Removes every message of a campaign with its log; returns how to put them back (into the same
+   * slots, with the same log rows). The slots are freed at commit; the log rows stay unreachable.
+   */
+  removeCampaign(id: string): Undo {
+    const campaign = this.values.find(id);
+    const slots = campaign === undefined ? undefined : this.byCampaign.get(campaign);
+    if (campaign === undefined || !slots) return () => {};
+    const owned: { slot: number; message: MessageRecord; head: number; tail: number }[] = [];
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots.at(i);
+      owned.push({ slot, message: this.read(slot), head: this.logHead.get(slot), tail: this.logTail.get(slot) });
+    }
+    // Unlisted first, so dropping each slot does not shift the campaign's id order one by one.
+    this.byCampaign.delete(campaign);
+    for (const o of owned) this.drop(o.slot, false, false);
+    this.stateLists.delete(campaign);
+    let rows = 0;
+    for (const o of owned) rows += this.log.length(o.head);
+    this.undo.afterCommit(() => {
+      for (const o of owned) this.free(o.slot);
+      this.deadLogRows += rows;
+      if (this.deadLogRows > 65_536 && this.deadLogRows > this.log.count - this.deadLogRows) this.compactLog();
+    });
+    return () => {
+      for (const o of owned) {
+        this.add(o.message, o.slot);
+        this.logHead.set(o.slot, o.head);
+        this.logTail.set(o.slot, o.tail);
+      }
+    };
+  }
+}
