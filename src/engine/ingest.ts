@@ -220,6 +220,16 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
           source: e.providerStatus ?? 'provider',
           at,
         });
+      else if (e.status === 'failed' && e.reason === 'opted_out')
+        // The provider refused the recipient as unsubscribed (a SendGrid drop "Unsubscribed Address",
+        // Twilio 21610): the address leaves the list of the message's scope here too.
+        suppress.push({
+          scope: m.scope,
+          channel: m.channel,
+          address: m.to,
+          source: `${e.providerStatus ?? 'provider'}:unsubscribed`,
+          at,
+        });
       const event = toMessageEvent(e, at);
       if (!event) {
         tally.count('ignored', i);
