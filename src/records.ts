@@ -26,6 +26,13 @@ export interface CampaignMachineContext {
   readonly hasRun: boolean;
   /** Whether the engine paused it once for its failure rate (it never does twice). */
   readonly autoPaused: boolean;
+  /**
+   * Why the engine paused it, while paused by the engine (`failure_rate`, `spam_complaints`); null or
+   * absent after a pause by command or a resume.
+   */
+  readonly pauseCause?: string | null | undefined;
+  /** Whether the spam-complaint brake paused it once (it never does twice: a resume is the sender's call). */
+  readonly spamBraked?: boolean | undefined;
 }
 
 /** One campaign. */
@@ -156,4 +163,9 @@ export interface CampaignCounters {
    * fills it; absent (a storage written before it existed), it counts as 0.
    */
   readonly reads?: number | undefined;
+  /**
+   * Spam complaints reported by the provider for the campaign's messages (SendGrid `spamreport`);
+   * absent is 0 (a storage adapter that does not count them turns the spam-complaint brake off).
+   */
+  readonly spamReports?: number | undefined;
 }

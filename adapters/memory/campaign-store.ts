@@ -66,6 +66,7 @@ interface Counters {
   opens: number;
   clicks: number;
   reads: number;
+  spamReports: number;
 }
 
 /** Campaign counters, created at zero on first use. */
@@ -80,6 +81,7 @@ export class CounterStore {
         opens: 0,
         clicks: 0,
         reads: 0,
+        spamReports: 0,
       }));
       if (d.counts) {
         for (const [status, n] of Object.entries(d.counts) as [MessageStatus, number][]) target.counts[status] += n;
@@ -87,6 +89,7 @@ export class CounterStore {
       target.opens += d.opens ?? 0;
       target.clicks += d.clicks ?? 0;
       target.reads += d.reads ?? 0;
+      target.spamReports += d.spamReports ?? 0;
       this.undo.record(() => {
         if (d.counts) {
           for (const [status, n] of Object.entries(d.counts) as [MessageStatus, number][]) target.counts[status] -= n;
@@ -94,14 +97,15 @@ export class CounterStore {
         target.opens -= d.opens ?? 0;
         target.clicks -= d.clicks ?? 0;
         target.reads -= d.reads ?? 0;
+        target.spamReports -= d.spamReports ?? 0;
       });
     }
   }
   get(campaignId: string): CampaignCounters {
     const c = this.counters.get(campaignId);
     return c
-      ? { counts: { ...c.counts }, opens: c.opens, clicks: c.clicks, reads: c.reads }
-      : { counts: emptyCounts(), opens: 0, clicks: 0, reads: 0 };
+      ? { counts: { ...c.counts }, opens: c.opens, clicks: c.clicks, reads: c.reads, spamReports: c.spamReports }
+      : { counts: emptyCounts(), opens: 0, clicks: 0, reads: 0, spamReports: 0 };
   }
   removeCampaign(id: string): Undo {
     const prev = this.counters.get(id);

@@ -135,6 +135,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     name: 'campaign counters count messages read (WhatsApp and RCS read receipts)',
     statements: ['ALTER TABLE {{schema}}.counters ADD COLUMN reads bigint NOT NULL DEFAULT 0'],
   },
+  {
+    version: 4,
+    name: 'spam complaints are counted per campaign (the spam-complaint brake)',
+    statements: ['ALTER TABLE {{schema}}.counters ADD COLUMN spam_reports bigint NOT NULL DEFAULT 0'],
+  },
 ];
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

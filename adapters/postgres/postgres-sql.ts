@@ -7,6 +7,9 @@ import { COUNTER_COLUMNS } from './postgres-migrations.js';
 /** Counter shards per campaign: each connection adds to shard `backend pid % SHARDS`. */
 const SHARDS = 16;
 
+/** Counter columns besides the per-status ones (spam_reports since migration 3). */
+const ENGAGEMENT_COLUMNS = ['opens', 'clicks', 'reads', 'spam_reports'] as const;
+
 const MESSAGE_COLUMNS = `id, campaign_id AS "campaignId", contact_id AS "contactId", scope, channel, "to", status, state, context,
   created_at::float8 AS "createdAt", updated_at::float8 AS "updatedAt"`;
 const MESSAGE_RECORDSET = `x(id text, "campaignId" text, "contactId" text, scope text, channel text, "to" text, status text,
@@ -16,7 +19,6 @@ const DEADLINE_COLUMNS =
   'id, kind, entity_id AS "entityId", campaign_id AS "campaignId", fire_at::float8 AS "fireAt", event';
 
 /** The engagement counters beside the per-status ones (`reads` since migration 3). */
-const ENGAGEMENT_COLUMNS = ['opens', 'clicks', 'reads'] as const;
 
 /** The SQL of one schema, built once per storage. */
 export function statements(s: string) {
@@ -40,9 +42,9 @@ export function statements(s: string) {
       h AS (DELETE FROM ${s}.channel_claims WHERE campaign_id = $1),
       k AS (DELETE FROM ${s}.seen_events WHERE campaign_id = $1)
       DELETE FROM ${s}.campaigns WHERE id = $1`,
-    addCounters: `INSERT INTO ${s}.counters (campaign_id, shard, ${counterList}, opens, clicks, reads)
-      SELECT x."campaignId", pg_backend_pid() % ${SHARDS}, ${COUNTER_COLUMNS.map((c) => `x.${c}`).join(', ')}, x.opens, x.clicks, x.reads
-      FROM json_to_recordset($1::text::json) AS x("campaignId" text, ${COUNTER_COLUMNS.map((c) => `${c} bigint`).join(', ')}, opens bigint, clicks bigint, reads bigint)
+    addCounters: `INSERT INTO ${s}.counters (campaign_id, shard, ${counterList}, ${ENGAGEMENT_COLUMNS.join(', ')})
+      SELECT x."campaignId", pg_backend_pid() % ${SHARDS}, ${[...COUNTER_COLUMNS, ...ENGAGEMENT_COLUMNS].map((c) => `x.${c}`).join(', ')}
+      FROM json_to_recordset($1::text::json) AS x("campaignId" text, ${[...COUNTER_COLUMNS, ...ENGAGEMENT_COLUMNS].map((c) => `${c} bigint`).join(', ')})
       ORDER BY x."campaignId"
       ON CONFLICT (campaign_id, shard) DO UPDATE SET
       ${[...COUNTER_COLUMNS, ...ENGAGEMENT_COLUMNS].map((c) => `${c} = counters.${c} + EXCLUDED.${c}`).join(', ')}`,
@@ -124,7 +126,13 @@ export type Row = Record<string, unknown>;
 export function countersOf(row: Row): CampaignCounters {
   const counts = emptyCounts();
   for (const c of COUNTER_COLUMNS) counts[c as MessageStatus] = Number(row[c] ?? 0);
-  return { counts, opens: Number(row.opens ?? 0), clicks: Number(row.clicks ?? 0), reads: Number(row.reads ?? 0) };
+  return {
+    counts,
+    opens: Number(row.opens ?? 0),
+    clicks: Number(row.clicks ?? 0),
+    reads: Number(row.reads ?? 0),
+    spamReports: Number(row.spam_reports ?? 0),
+  };
 }
 
 /** Sums counter deltas per campaign; drops campaigns whose sums are all zero. */
@@ -133,7 +141,7 @@ export function counterRows(deltas: readonly CounterDelta[]): Record<string, unk
   for (const d of deltas) {
     let row = sums.get(d.campaignId);
     if (!row) {
-      row = { opens: 0, clicks: 0, reads: 0 };
+      row = { opens: 0, clicks: 0, reads: 0, spam_reports: 0 };
       for (const c of COUNTER_COLUMNS) row[c] = 0;
       sums.set(d.campaignId, row);
     }
@@ -141,6 +149,7 @@ export function counterRows(deltas: readonly CounterDelta[]): Record<string, unk
     row.opens = (row.opens ?? 0) + (d.opens ?? 0);
     row.clicks = (row.clicks ?? 0) + (d.clicks ?? 0);
     row.reads = (row.reads ?? 0) + (d.reads ?? 0);
+    row.spam_reports = (row.spam_reports ?? 0) + (d.spamReports ?? 0);
   }
   const rows: Record<string, unknown>[] = [];
   for (const [campaignId, row] of sums) {

@@ -168,7 +168,10 @@ function checked<T extends StatusEvent | SuppressionEvent>(event: T, what: strin
   );
 }
 
-/** Single-word replies that opt a recipient out (Twilio's default keywords, newest list). */
+/**
+ * Replies that opt a recipient out: Twilio's default keywords (newest list) and the FCC's list
+ * (`OPT OUT` as two words, any spacing between them).
+ */
 export const TWILIO_OPT_OUT_KEYWORDS: readonly string[] = [
   'STOP',
   'STOPALL',
@@ -178,6 +181,7 @@ export const TWILIO_OPT_OUT_KEYWORDS: readonly string[] = [
   'QUIT',
   'REVOKE',
   'OPTOUT',
+  'OPT OUT',
 ];
 /** Single-word replies that opt a recipient back in. */
 export const TWILIO_OPT_IN_KEYWORDS: readonly string[] = ['START', 'YES', 'UNSTOP'];
@@ -209,8 +213,9 @@ export interface ParseTwilioInboundOptions {
 /**
  * Turns an inbound message into a suppression change: `OptOutType` STOP → opt-out and START →
  * opt-in (Twilio sets it under Advanced Opt-Out when its opt-out handling fired, custom keywords
- * included; `HELP` changes nothing). Without `OptOutType`, a body that is a single word from
- * Twilio's keyword lists decides, case-insensitively, surrounding whitespace ignored.
+ * included; `HELP` changes nothing). Without `OptOutType`, a body that is one keyword from
+ * Twilio's lists (or `OPT OUT`) decides, case-insensitively, surrounding whitespace ignored and inner
+ * whitespace read as one space.
  * Any other message (HELP, INFO, "STOP PLEASE", a reply) gives `null`.
  * @throws OutreachError `VALIDATION_FAILED` when an opt-out or opt-in has no `From`.
  * @example
@@ -223,7 +228,7 @@ export function parseTwilioInbound(form: TwilioForm, options: ParseTwilioInbound
     if (optOutType === 'STOP') action = 'opt_out';
     else if (optOutType === 'START') action = 'opt_in';
   } else {
-    const word = field(form, 'Body')?.toUpperCase();
+    const word = field(form, 'Body')?.toUpperCase().replace(/\s+/g, ' ');
     if (word !== undefined && OPT_OUT.has(word)) action = 'opt_out';
     else if (word !== undefined && OPT_IN.has(word)) action = 'opt_in';
   }

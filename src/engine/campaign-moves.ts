@@ -5,7 +5,7 @@
 import { OutreachError } from '../errors.js';
 import { holdsChannel, transitionCampaign } from '../machines/campaign.js';
 import type { StorageTransaction } from '../ports/storage.js';
-import type { CampaignRecord } from '../records.js';
+import type { CampaignCounters, CampaignRecord } from '../records.js';
 import { type CampaignStatus, isFinishedCampaignStatus, type MessageCounts } from '../statuses.js';
 import type { CampaignMoves, EngineContext, TxEffects } from './context.js';
 import type { OutreachEvent } from './events.js';
@@ -25,6 +25,19 @@ export function createCampaignMoves(ctx: EngineContext): CampaignMoves {
     if (!autoPause || c.status !== 'in_progress' || c.state.context.autoPaused) return false;
     const settled = settledCount(counts);
     return settled >= autoPause.minSample && counts.failed / settled > autoPause.threshold;
+  };
+
+  /**
+   * Whether the spam-complaint brake applies now (an email campaign, complaints above the policy's rate
+   * of the mail delivered, after its minimum), once only. Reported mail counts as delivered: a spam
+   * report moves its message from Delivered to Opted Out.
+   */
+  const spamComplaintsBrake = (c: CampaignRecord, counters: CampaignCounters): boolean => {
+    const brake = policyOf(c).spamComplaintBrake;
+    if (!brake || c.channel !== 'email' || c.status !== 'in_progress' || c.state.context.spamBraked) return false;
+    const reports = counters.spamReports ?? 0;
+    const delivered = counters.counts.delivered + counters.counts.assumed_delivered + reports;
+    return delivered >= brake.minDelivered && reports / delivered > brake.rate;
   };
 
   const claimChannel = async (t: StorageTransaction, c: CampaignRecord) => {
@@ -96,13 +109,21 @@ export function createCampaignMoves(ctx: EngineContext): CampaignMoves {
   const progressCampaigns = async (t: StorageTransaction, fx: TxEffects, locked: readonly CampaignRecord[]) => {
     const now = clock.now();
     for (const c of locked) {
-      const { counts } = await t.getCounters(c.id);
+      const counters = await t.getCounters(c.id);
+      const { counts } = counters;
       let current = await moveCampaign(t, fx, { campaign: c, event: { type: 'PROGRESS', counts } });
       if (failureRatePauses(current, counts)) {
         current = await moveCampaign(t, fx, {
           campaign: current,
-          event: { type: 'PAUSE', auto: true },
+          event: { type: 'PAUSE', auto: true, cause: 'failure_rate' },
           cause: 'failure_rate',
+        });
+      }
+      if (spamComplaintsBrake(current, counters)) {
+        current = await moveCampaign(t, fx, {
+          campaign: current,
+          event: { type: 'PAUSE', cause: 'spam_complaints' },
+          cause: 'spam_complaints',
         });
       }
       if (listeners.size) fx.events.push(progressEvent(current, counts, now));
@@ -111,8 +132,10 @@ export function createCampaignMoves(ctx: EngineContext): CampaignMoves {
 
   return {
     moveCampaign,
-    progressWouldMove: (c, counts) =>
-      transitionCampaign(c.state, { type: 'PROGRESS', counts }).outcome === 'moved' || failureRatePauses(c, counts),
+    progressWouldMove: (c, counters) =>
+      transitionCampaign(c.state, { type: 'PROGRESS', counts: counters.counts }).outcome === 'moved' ||
+      failureRatePauses(c, counters.counts) ||
+      spamComplaintsBrake(c, counters),
     progressEvent,
     progressCampaigns,
     async rederive(t, fx, c) {

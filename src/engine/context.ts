@@ -14,7 +14,7 @@ import { type Policy, policyFromStored, resolvePolicy, storePolicy } from '../po
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { Storage, StorageTransaction } from '../ports/storage.js';
 import type { EmailTransport, SmsTransport } from '../ports/transport.js';
-import type { CampaignRecord, MessageRecord } from '../records.js';
+import type { CampaignCounters, CampaignRecord, MessageRecord } from '../records.js';
 import type { Channel, MessageCounts } from '../statuses.js';
 import type { OutreachEvent, OutreachListener } from './events.js';
 import type { BatchOutcome, MessageChange } from './message-batch.js';
@@ -111,8 +111,8 @@ export interface CampaignMoves {
    * reports it (a status event; a freed channel after commit). Returns the campaign after the move.
    */
   moveCampaign(t: StorageTransaction, fx: TxEffects, move: CampaignMove): Promise<CampaignRecord>;
-  /** Whether these counters would change the campaign (its status or context, or a failure-rate pause). */
-  progressWouldMove(c: CampaignRecord, counts: MessageCounts): boolean;
+  /** Whether these counters would change the campaign (its status or context, a failure-rate pause or the spam-complaint brake). */
+  progressWouldMove(c: CampaignRecord, counters: CampaignCounters): boolean;
   /** A progress event of the campaign for subscribers. */
   progressEvent(c: CampaignRecord, counts: MessageCounts, at: number): OutreachEvent;
   /** Feeds the counters of locked campaigns to their machines (and pauses on a high failure rate). */

@@ -101,21 +101,75 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
 
   /**
    * Takes the claim's leases before anything reaches the transport: only messages whose lease this
-   * worker took are sent (a lease another worker released is gone). When an attempt fails it may still
-   * have committed; a retry that finds every lease gone within half the lease knows they were its own.
+   * worker took are sent (a lease another worker released is gone). In the same transaction the
+   * suppression list is checked again: an opt-out that committed since the claim ends its message Opted
+   * Out instead of sending it, so that no transport call starts after an opt-out was acknowledged (only
+   * a call whose hand-over had already committed). When an attempt fails it may still have committed; a
+   * retry that finds every lease gone within half the lease knows they were its own, and sends those of
+   * them still in Sending (the committed attempt may have opted some out).
    */
-  const handOver = async (leases: readonly string[], claimedAt: number): Promise<Set<string>> => {
+  const handOver = async (claimed: readonly Claimed[], leases: readonly string[], claimedAt: number) => {
     for (let attempt = 0; ; attempt++) {
       try {
-        const taken = await tx((t) => t.takeDeadlines(leases));
-        if (attempt === 0 || taken.length > 0) return new Set(taken);
-        return clock.now() - claimedAt < leaseMs / 2 ? new Set(leases) : new Set();
+        return await tx(async (t, fx) => {
+          const taken = new Set(await t.takeDeadlines(leases));
+          if (attempt === 0 || taken.size > 0)
+            return withoutSuppressed(
+              t,
+              fx,
+              claimed.filter((_, i) => taken.has(leases[i] as string)),
+              false,
+            );
+          return clock.now() - claimedAt < leaseMs / 2 ? withoutSuppressed(t, fx, claimed, true) : [];
+        });
       } catch (error) {
         onError(error);
-        if (attempt >= 7 || clock.now() - claimedAt >= leaseMs / 2) return new Set();
+        if (attempt >= 7 || clock.now() - claimedAt >= leaseMs / 2) return [];
         await sleep(Math.min(1000, 50 * 2 ** attempt));
       }
     }
+  };
+
+  /**
+   * The held messages that may go to the transport: those whose address is suppressed now end Opted
+   * Out (source `suppression_list`). With `recheck` (a retried hand-over), only messages still in
+   * Sending are kept.
+   */
+  const withoutSuppressed = async (
+    t: StorageTransaction,
+    fx: TxEffects,
+    held: readonly Claimed[],
+    recheck: boolean,
+  ): Promise<Claimed[]> => {
+    const first = held[0]?.message;
+    if (!first) return [];
+    const suppressed = await t.suppressedAmong(
+      first.scope,
+      first.channel,
+      held.map(({ message }) => message.to),
+    );
+    let keep = held.filter(({ message }) => !suppressed.has(message.to));
+    const optOut = held.filter(({ message }) => suppressed.has(message.to)).map(({ message }) => message.id);
+    if (recheck && keep.length > 0) {
+      const sending = new Set(
+        (await t.lockMessages(keep.map(({ message }) => message.id)))
+          .filter((m) => m.state === 'sending')
+          .map((m) => m.id),
+      );
+      keep = keep.filter(({ message }) => sending.has(message.id));
+    }
+    if (optOut.length > 0) {
+      const at = clock.now();
+      const locked = await t.lockMessages(optOut);
+      await applyChanges(
+        t,
+        fx,
+        locked
+          .filter((m) => m.state === 'sending')
+          .map((m) => ({ message: m, event: { type: 'OPT_OUT', at, source: 'suppression_list' } })),
+      );
+    }
+    return keep;
   };
 
   /** Gives back to the queue the claimed messages whose leases this worker has taken (a stopped campaign's end Cancelled). */
@@ -379,8 +433,7 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
       await releaseClaims(claimed, leases);
       return { sent: 0, waiting, held };
     }
-    const taken = await handOver(leases, now);
-    const handed = claimed.filter((_, i) => taken.has(leases[i] as string));
+    const handed = await handOver(claimed, leases, now);
     if (handed.length === 0) return { sent: 0, waiting, held };
     if (clock.now() >= now + leaseMs) {
       // The hand-over came after the lease ran out (a stalled worker): a lookup trusts that nothing is

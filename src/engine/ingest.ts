@@ -185,7 +185,7 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
     const changes: MessageChange[] = [];
     const changeOwner: number[] = [];
     const campaigns = new Map<string, CampaignRecord | undefined>();
-    const engagement = new Map<string, { opens: number; clicks: number }>();
+    const engagement = new Map<string, { opens: number; clicks: number; spamReports: number }>();
     const suppress: { scope: string; channel: Channel; address: string; source: string; at: number }[] = [];
     /** Messages a read receipt names, with the event's index. */
     const readsOf: [MessageRecord, number][] = [];
@@ -201,12 +201,18 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
         continue;
       }
       if (e.status === 'engagement') {
-        const g = engagement.get(m.campaignId) ?? { opens: 0, clicks: 0 };
+        const g = engagement.get(m.campaignId) ?? { opens: 0, clicks: 0, spamReports: 0 };
         if (e.engagement === 'click') g.clicks++;
         else g.opens++;
         engagement.set(m.campaignId, g);
         tally.count('applied', i);
         continue;
+      }
+      if (e.status === 'opted_out' && e.providerStatus === 'spamreport') {
+        // Counted for the spam-complaint brake (each report once: repeats were dropped as duplicates).
+        const g = engagement.get(m.campaignId) ?? { opens: 0, clicks: 0, spamReports: 0 };
+        g.spamReports++;
+        engagement.set(m.campaignId, g);
       }
       if (e.status === 'opted_out')
         suppress.push({
@@ -214,6 +220,16 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
           channel: m.channel,
           address: m.to,
           source: e.providerStatus ?? 'provider',
+          at,
+        });
+      else if (e.status === 'failed' && e.reason === 'opted_out')
+        // The provider refused the recipient as unsubscribed (a SendGrid drop "Unsubscribed Address",
+        // Twilio 21610): the address leaves the list of the message's scope here too.
+        suppress.push({
+          scope: m.scope,
+          channel: m.channel,
+          address: m.to,
+          source: `${e.providerStatus ?? 'provider'}:unsubscribed`,
           at,
         });
       const event = toMessageEvent(e, at);
@@ -287,6 +303,7 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
             opens: engagement.get(campaignId)?.opens ?? 0,
             clicks: engagement.get(campaignId)?.clicks ?? 0,
             reads: reads.counts.get(campaignId) ?? 0,
+            spamReports: engagement.get(campaignId)?.spamReports ?? 0,
           })),
         );
       }
@@ -297,7 +314,10 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
         // A read receipt of a message delivered already changes its campaign's read count only.
         tally.count(changed || reads.counted.has(owner) ? 'applied' : 'ignored', owner);
       });
-      return { results: tally.results(), wake: r.earliestTimer, moved: r.counters.map((d) => d.campaignId) };
+      const moved = new Set(r.counters.map((d) => d.campaignId));
+      // A spam report on a message already Opted Out moves no status, yet may set off the brake.
+      for (const [campaignId, g] of engagement) if (g.spamReports > 0) moved.add(campaignId);
+      return { results: tally.results(), wake: r.earliestTimer, moved: [...moved] };
     });
     if (wake !== undefined) worker.wakeBy(wake);
     return results.map((result) => ({ result, moved }));

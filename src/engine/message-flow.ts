@@ -94,9 +94,9 @@ export function createMessageFlow(ctx: EngineContext, moves: CampaignMoves): Mes
       for (const id of ids) {
         const c = await t.getCampaign(id);
         if (!c) continue;
-        const { counts } = await t.getCounters(id);
-        if (progressWouldMove(c, counts)) stale.push(id);
-        else if (listeners.size) fx.events.push(progressEvent(c, counts, clock.now()));
+        const counters = await t.getCounters(id);
+        if (progressWouldMove(c, counters)) stale.push(id);
+        else if (listeners.size) fx.events.push(progressEvent(c, counters.counts, clock.now()));
       }
       // The others under their row lock, which serialises the derivation of a campaign's status.
       const locked: CampaignRecord[] = [];

@@ -51,6 +51,13 @@ export interface Campaign extends CampaignRecord {
   readonly clicks: number;
   /** Messages read (WhatsApp or RCS `read` receipts), each message once. */
   readonly reads: number;
+  /** Spam complaints reported for its messages (email; the spam-complaint brake reads them). */
+  readonly spamReports: number;
+  /**
+   * Why the engine paused it, while paused by the engine: `failure_rate` (policy `autoPause`) or
+   * `spam_complaints` (policy `spamComplaintBrake`); null otherwise.
+   */
+  readonly pauseCause: string | null;
   /** When the campaign is due to start, while scheduled. */
   readonly scheduledAt: number | null;
   /** What went wrong, when the campaign failed. */
@@ -90,7 +97,13 @@ export function availableActions(
 /** Builds the query view of a campaign from its record and counters. */
 export function campaignView(
   record: CampaignRecord,
-  counters: { counts: MessageCounts; opens: number; clicks: number; reads?: number | undefined },
+  counters: {
+    counts: MessageCounts;
+    opens: number;
+    clicks: number;
+    reads?: number | undefined;
+    spamReports?: number | undefined;
+  },
 ): Campaign {
   return {
     ...record,
@@ -99,6 +112,8 @@ export function campaignView(
     opens: counters.opens,
     clicks: counters.clicks,
     reads: counters.reads ?? 0,
+    spamReports: counters.spamReports ?? 0,
+    pauseCause: record.status === 'paused' ? (record.state.context.pauseCause ?? null) : null,
     scheduledAt: record.state.context.scheduledAt,
     failureCause: record.state.context.failureCause,
     availableActions: availableActions({ state: record.state, counts: counters.counts }),

@@ -14,7 +14,7 @@ export type CampaignEvent =
   | { type: 'SCHEDULE'; at: number }
   | { type: 'UNSCHEDULE' }
   | { type: 'RUN' }
-  | { type: 'PAUSE'; auto?: boolean }
+  | { type: 'PAUSE'; auto?: boolean; cause?: string }
   | { type: 'RESUME' }
   | { type: 'STOP' }
   | { type: 'CLOSE' }
@@ -78,8 +78,12 @@ function buildCampaignMachine() {
       markRun: assign({ hasRun: true, scheduledAt: null, failureCause: null }),
       setFailure: assign({ failureCause: ({ event }) => (event.type === 'FAIL' ? event.cause : null) }),
       clearFailure: assign({ failureCause: null }),
+      clearPauseCause: assign({ pauseCause: null }),
       notePause: assign({
         autoPaused: ({ context, event }) => context.autoPaused || (event.type === 'PAUSE' && event.auto === true),
+        pauseCause: ({ event }) => (event.type === 'PAUSE' ? (event.cause ?? null) : null),
+        spamBraked: ({ context, event }) =>
+          context.spamBraked === true || (event.type === 'PAUSE' && event.cause === 'spam_complaints'),
       }),
     },
   }).createMachine({
@@ -132,7 +136,7 @@ function buildCampaignMachine() {
       },
       paused: {
         on: {
-          RESUME: 'in_progress',
+          RESUME: { target: 'in_progress', actions: 'clearPauseCause' },
           STOP: 'stopped',
           CLOSE: 'in_progress',
           FAIL: { target: 'failed', actions: 'setFailure' },

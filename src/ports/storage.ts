@@ -54,6 +54,8 @@ export interface CounterDelta {
   readonly clicks?: number | undefined;
   /** Messages read (a WhatsApp or RCS `read` receipt), each message counted once. */
   readonly reads?: number | undefined;
+  /** Spam complaints to add (the spam-complaint brake reads them). */
+  readonly spamReports?: number | undefined;
 }
 
 /**

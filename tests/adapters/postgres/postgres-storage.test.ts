@@ -138,7 +138,7 @@ describe('postgresStorage: records', () => {
     });
   });
 
-  it('should keep a counter for every message status', async () => {
+  it('should keep a counter for every message status, and the spam reports', async () => {
     const s = postgresStorage({ pool: db, schema: freshSchema() });
     const counts = Object.fromEntries(MESSAGE_STATUSES.map((status, i) => [status, i + 1])) as Record<
       MessageStatus,
@@ -146,10 +146,16 @@ describe('postgresStorage: records', () => {
     >;
     const read = await s.transaction(async (t) => {
       await t.addCounters([{ campaignId: 'c', counts, opens: 3 }]);
-      await t.addCounters([{ campaignId: 'c', counts: { delivered: 10 }, clicks: 2 }]);
+      await t.addCounters([{ campaignId: 'c', counts: { delivered: 10 }, clicks: 2, spamReports: 4 }]);
       return t.getCounters('c');
     });
-    expect(read).toEqual({ counts: { ...counts, delivered: counts.delivered + 10 }, opens: 3, clicks: 2, reads: 0 });
+    expect(read).toEqual({
+      counts: { ...counts, delivered: counts.delivered + 10 },
+      opens: 3,
+      clicks: 2,
+      reads: 0,
+      spamReports: 4,
+    });
   });
 });
 

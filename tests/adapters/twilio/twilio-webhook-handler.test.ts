@@ -91,6 +91,27 @@ describe('twilio: webhook handler over HTTP', () => {
     ]);
   });
 
+  it.each(['OPT OUT', 'opt out', ' Opt   Out '])(
+    'should opt the sender out on the FCC keyword OPT OUT written as two words (%j, no OptOutType)',
+    async (body) => {
+      const { outreach, url } = await serve({ scope: 'school-1' });
+      const hook = `${url}/twilio/inbound`;
+      const params = { MessageSid: 'SMin2', From: '+14155550100', To: '+15005550006', Body: body };
+      const res = await post(hook, params, await computeTwilioSignature(TOKEN, hook, params));
+      expect(res.status).toBe(200);
+      expect(outreach.batches).toEqual([
+        [
+          expect.objectContaining({
+            type: 'suppression',
+            action: 'opt_out',
+            address: '+14155550100',
+            scope: 'school-1',
+          }),
+        ],
+      ]);
+    },
+  );
+
   it('should answer 200 and ingest nothing for an ordinary reply', async () => {
     const { outreach, url } = await serve();
     const hook = `${url}/twilio/inbound`;

@@ -1,18 +1,11 @@
 /**
- * REPRODUCTION (not part of `npm test`; it fails on purpose until the worker is fixed):
- *   npx vitest run --config tests/e2e/compliance/repro/vitest.repro.config.ts
+ * Compliance: an opt-out acknowledged between a worker's claim and its hand-over stops the send (issue 20).
  *
  * A STOP that is ingested after a worker claimed a message (Queued → Sending, suppression checked in
- * that transaction) but before the worker took the claim's lease back (`handOver`, a second
- * transaction) does not stop the send: the worker calls the transport after the Twilio handler has
- * answered 200. The window is the time between the claim's COMMIT and the hand-over's (one storage
- * round trip; up to `claimLease / 2` when the hand-over is retried). Here the worker is held for that
- * moment, as a GC pause or a slow COMMIT reply would hold it, while another process ingests the STOP.
- *
- * Likely fix (src/engine/worker.ts, `handOver`): check `suppressedAmong` again in the transaction that
- * takes the leases, and move the suppressed ones to Opted Out (`OPT_OUT`, source `suppression_list`)
- * instead of sending them. The property test in ../no-message-after-opt-out.test.ts then holds in its
- * strict form.
+ * that transaction) but before the worker took the claim's lease back (the hand-over, a second
+ * transaction) used to let the send start after the Twilio handler had answered 200. Here the worker is
+ * held for that moment, as a GC pause or a slow COMMIT reply would hold it, while another process
+ * ingests the STOP. The hand-over checks the suppression list again: the message ends Opted Out unsent.
  */
 import { createOutreach, type Storage } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
@@ -20,7 +13,7 @@ import { createFakeClock, simulatedSmsCarrier } from 'campaign-lifecycle/testing
 import { computeTwilioSignature, twilioWebhookHandler } from 'campaign-lifecycle/twilio';
 import { expect, it } from 'vitest';
 
-it('no SMS is handed to the transport after the Twilio handler acknowledged a STOP from its number', async () => {
+it('should hand no SMS to the transport after the Twilio handler acknowledged a STOP from its number', async () => {
   const clock = createFakeClock();
   const base = memoryStorage();
   let afterClaim: (() => Promise<void>) | undefined;
@@ -96,6 +89,8 @@ it('no SMS is handed to the transport after the Twilio handler acknowledged a ST
   await dispatcher.worker.stop();
 
   expect(acknowledgedAt).toBe(0);
-  // Fails today: 1 — the SMS went out after the STOP was acknowledged.
   expect(sms.sendCalls - (acknowledgedAt ?? 0)).toBe(0);
+  const [m] = await webhooks.listMessages(c.id);
+  expect(m?.status).toBe('opted_out');
+  expect((await webhooks.getCampaign(c.id)).status).toBe('complete');
 });
