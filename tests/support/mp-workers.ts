@@ -23,6 +23,8 @@ export interface WorkerHandle {
   readonly exited: Promise<number | string>;
   /** What the worker said when it stopped cleanly. */
   stopped?: Extract<WorkerReport, { type: 'stopped' }>;
+  /** Called when the worker says a claim committed and its hand-over waits (PAUSE_AFTER_CLAIM_MS). */
+  onClaimed?: (() => void) | undefined;
 }
 
 /** Forks a worker over `schema` and resolves once its engine's worker has started. */
@@ -51,12 +53,31 @@ export async function startWorker(schema: string, id: string, env: Record<string
     child.on('message', (m: WorkerReport) => {
       if (m.type === 'ready') resolve();
       if (m.type === 'stopped') handle.stopped = m;
+      if (m.type === 'claimed') handle.onClaimed?.();
     });
     void exited.then((code) =>
       reject(new Error(`worker ${id} exited (${code}) before starting:\n${errors.join('\n')}`)),
     );
   });
   return handle;
+}
+
+/**
+ * Resolves when the worker next says a claim committed and its hand-over waits, or after `timeoutMs`
+ * (false then: the worker had nothing left to claim).
+ */
+export function nextClaim(w: WorkerHandle, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      w.onClaimed = undefined;
+      resolve(false);
+    }, timeoutMs);
+    w.onClaimed = () => {
+      clearTimeout(timer);
+      w.onClaimed = undefined;
+      resolve(true);
+    };
+  });
 }
 
 /** SIGTERM: the worker stops, flushes its reports and exits; resolves with its exit code. */

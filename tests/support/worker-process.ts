@@ -26,6 +26,8 @@ import { type CarrierMode, plannedReport } from './mp-carrier-plan.js';
 /** What the worker tells its parent over IPC. */
 export type WorkerReport =
   | { type: 'ready'; worker: string }
+  /** With PAUSE_AFTER_CLAIM_MS: a claim committed and its hand-over waits (a kill now lands between them). */
+  | { type: 'claimed'; worker: string }
   | { type: 'stopped'; worker: string; sends: number; reported: number; errors: number };
 
 const env = process.env;
@@ -74,7 +76,10 @@ const storage: Storage =
               },
             }),
           );
-          if (claimed) await new Promise((resolve) => setTimeout(resolve, pauseAfterClaim));
+          if (claimed) {
+            process.send?.({ type: 'claimed', worker: workerId } satisfies WorkerReport);
+            await new Promise((resolve) => setTimeout(resolve, pauseAfterClaim));
+          }
           return result;
         },
       }
