@@ -142,7 +142,7 @@ describe('twilio: inbound STOP / START', () => {
   const inbound = (fields: Record<string, string>) =>
     new URLSearchParams({ MessageSid: 'SMin1', From: '+14155550100', To: '+15005550006', ...fields });
 
-  it('should turn OptOutType=STOP into an opt-out of the sender, whatever the keyword', () => {
+  it('should turn OptOutType=STOP into an opt-out of the sender, whatever the keyword, keeping the text received', () => {
     const event = parseTwilioInbound(inbound({ Body: 'arret', OptOutType: 'STOP' }), { scope: 'school-1' });
     expect(event).toEqual({
       type: 'suppression',
@@ -152,6 +152,7 @@ describe('twilio: inbound STOP / START', () => {
       scope: 'school-1',
       source: 'twilio_inbound',
       eventId: 'twilio-inbound:SMin1',
+      text: 'arret',
     });
     expect(SuppressionEventSchema.safeParse(event).success).toBe(true);
   });
