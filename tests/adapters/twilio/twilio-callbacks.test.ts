@@ -157,6 +157,13 @@ describe('twilio: inbound STOP / START', () => {
     expect(SuppressionEventSchema.safeParse(event).success).toBe(true);
   });
 
+  it('should keep an OptOutType=STOP opt-out whose text would not pass the checks, leaving the text out', () => {
+    const event = parseTwilioInbound(inbound({ Body: 'arr\u0000et', OptOutType: 'STOP' }));
+    expect(event?.action).toBe('opt_out');
+    expect(event?.text).toBeUndefined();
+    expect(SuppressionEventSchema.safeParse(event).success).toBe(true);
+  });
+
   it('should turn OptOutType=START into an opt-in, and ignore HELP', () => {
     expect(parseTwilioInbound(inbound({ Body: 'start', OptOutType: 'START' }))?.action).toBe('opt_in');
     expect(parseTwilioInbound(inbound({ Body: 'help', OptOutType: 'HELP' }))).toBeNull();
