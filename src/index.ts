@@ -93,6 +93,9 @@ export type {
   MessageContext,
   MessageLogEntry,
   MessageRecord,
+  OptOutLogEntry,
+  OptOutLogFilter,
+  OptOutLogRecord,
   PersistedState,
   SuppressionRecord,
 } from './records.js';

@@ -24,6 +24,7 @@ const STRING_FIELDS: Record<ProviderEvent['type'], Record<string, { max: number;
     address: { max: LIMITS.addressLength, nonEmpty: true },
     scope: { max: 200, nonEmpty: true },
     source: { max: 100, nonEmpty: false },
+    text: { max: 1600, nonEmpty: false },
     eventId: { max: 300, nonEmpty: true },
   },
 };

@@ -65,6 +65,8 @@ export const SuppressionEventSchema = z.strictObject({
   /** The scope whose list changes; the engine's default scope when absent. */
   scope: safeText(200).min(1).optional(),
   source: safeText(100).optional(),
+  /** The inbound text that asked for the change (e.g. the STOP reply), kept in the opt-out record. */
+  text: safeText(1600).optional(),
   occurredAt: z.number().finite().optional(),
   eventId: safeText(300).min(1).optional(),
 });

@@ -153,6 +153,37 @@ export interface SuppressionRecord {
   readonly at: number;
 }
 
+/** One change to a suppression list, as written to the opt-out record (append-only, kept when campaigns are deleted). */
+export interface OptOutLogEntry {
+  readonly at: number;
+  readonly scope: string;
+  readonly channel: Channel;
+  readonly address: string;
+  readonly change: 'opt_out' | 'opt_in';
+  /** How it came: the suppression's source (`manual`, `inbound`, `spamreport`, `unsubscribe`, `21610:unsubscribed`, …). */
+  readonly source: string;
+  /** The inbound text that asked for it (a STOP keyword reply), when known. */
+  readonly text?: string | undefined;
+  /** The campaign of the message that prompted it, when known. */
+  readonly campaignId?: string | undefined;
+  /** The message that prompted it, when known. */
+  readonly messageId?: string | undefined;
+}
+
+/** An opt-out record entry with its position: ids grow in the order entries were appended. */
+export interface OptOutLogRecord extends OptOutLogEntry {
+  readonly id: number;
+}
+
+/** Which opt-out record entries to list: those matching every given field, ids above `after`, at most `limit`. */
+export interface OptOutLogFilter {
+  readonly channel?: Channel | undefined;
+  readonly address?: string | undefined;
+  readonly scope?: string | undefined;
+  readonly after?: number | undefined;
+  readonly limit: number;
+}
+
 /** Counters of one campaign (per message status) plus engagement counts. */
 export interface CampaignCounters {
   readonly counts: MessageCounts;

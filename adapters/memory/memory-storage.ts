@@ -18,6 +18,7 @@ import { CompactMessageStore } from './compact-message-store.js';
 import { ContactStore } from './contact-store.js';
 import { DeadlineStore } from './deadline-store.js';
 import { MessageStore } from './message-store.js';
+import { OptOutLogStore } from './opt-out-log-store.js';
 import { SeenStore, SuppressionStore } from './suppression-store.js';
 import { UndoLog } from './undo-log.js';
 
@@ -63,6 +64,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const deadlines = new DeadlineStore(undo);
   const suppressions = new SuppressionStore(undo);
   const seen = new SeenStore(undo);
+  const optOutLog = new OptOutLogStore(undo);
 
   const tx: StorageTransaction = {
     async insertCampaign(c) {
@@ -186,6 +188,12 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     },
     async suppressedAmong(scope, channel, addresses) {
       return suppressions.among(scope, channel, addresses);
+    },
+    async appendOptOutLog(rows) {
+      optOutLog.append(rows);
+    },
+    async listOptOutLog(filter) {
+      return optOutLog.list(filter);
     },
 
     async markSeen(keys) {

@@ -140,6 +140,25 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     name: 'spam complaints are counted per campaign (the spam-complaint brake)',
     statements: ['ALTER TABLE {{schema}}.counters ADD COLUMN spam_reports bigint NOT NULL DEFAULT 0'],
   },
+  {
+    version: 5,
+    name: 'the opt-out record: every suppression change, append-only, kept when campaigns are deleted',
+    statements: [
+      `CREATE TABLE {{schema}}.opt_out_log (
+        id bigserial PRIMARY KEY,
+        at bigint NOT NULL,
+        scope text NOT NULL,
+        channel text NOT NULL,
+        address text NOT NULL,
+        change text NOT NULL,
+        source text NOT NULL,
+        text text,
+        campaign_id text,
+        message_id text
+      )`,
+      'CREATE INDEX opt_out_log_address ON {{schema}}.opt_out_log (channel, address, id)',
+    ],
+  },
 ];
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -113,6 +113,18 @@ export function statements(s: string) {
       ON CONFLICT DO NOTHING`,
     removeSuppression: `DELETE FROM ${s}.suppressions WHERE scope = $1 AND channel = $2 AND address = $3 RETURNING 1`,
     suppressedAmong: `SELECT address FROM ${s}.suppressions WHERE scope = $1 AND channel = $2 AND address = ANY($3::text[])`,
+    appendOptOutLog: `INSERT INTO ${s}.opt_out_log (at, scope, channel, address, change, source, text, campaign_id, message_id)
+      SELECT x.at, x.scope, x.channel, x.address, x.change, x.source, x.text, x."campaignId", x."messageId"
+      FROM ROWS FROM (json_to_recordset($1::text::json) AS (at bigint, scope text, channel text, address text,
+        change text, source text, text text, "campaignId" text, "messageId" text))
+        WITH ORDINALITY AS x(at, scope, channel, address, change, source, text, "campaignId", "messageId", n)
+      ORDER BY x.n`,
+    listOptOutLog: `SELECT id::float8 AS id, at::float8 AS at, scope, channel, address, change, source, text,
+        campaign_id AS "campaignId", message_id AS "messageId"
+      FROM ${s}.opt_out_log
+      WHERE id > $1 AND ($2::text IS NULL OR channel = $2) AND ($3::text IS NULL OR address = $3)
+        AND ($4::text IS NULL OR scope = $4)
+      ORDER BY id LIMIT $5`,
     markSeen: `INSERT INTO ${s}.seen_events (key, campaign_id)
       SELECT k, c FROM unnest($1::text[], $2::text[]) AS x(k, c) ORDER BY k
       ON CONFLICT DO NOTHING RETURNING key`,

@@ -14,6 +14,7 @@ import {
   type MessageFilter,
   type MessageLogEntry,
   type MessageRecord,
+  type OptOutLogRecord,
   OutreachError,
   type Page,
   type Storage,
@@ -367,6 +368,32 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
           ),
         );
         return new Set(addresses.filter((a) => found.has(a)));
+      },
+      async appendOptOutLog(rows) {
+        if (rows.length === 0) return;
+        await run(sql.appendOptOutLog, [JSON.stringify(rows)], 'Append to the opt-out record');
+      },
+      async listOptOutLog(f) {
+        const rows = await read(
+          sql.listOptOutLog,
+          [f.after ?? 0, f.channel ?? null, f.address ?? null, f.scope ?? null, f.limit],
+          'Read the opt-out record',
+        );
+        return rows.map((r) => {
+          const out: Record<string, unknown> = {
+            id: Number(r.id),
+            at: Number(r.at),
+            scope: r.scope,
+            channel: r.channel,
+            address: r.address,
+            change: r.change,
+            source: r.source,
+          };
+          if (r.text !== null) out.text = r.text;
+          if (r.campaignId !== null) out.campaignId = r.campaignId;
+          if (r.messageId !== null) out.messageId = r.messageId;
+          return out as unknown as OptOutLogRecord;
+        });
       },
       async deleteContacts(campaignId, ids) {
         if (ids !== undefined && ids.length === 0) return 0;

@@ -541,6 +541,104 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
       });
     });
 
+    it('should append to the opt-out record in order, list it by channel, address and scope in id pages, keep it after deleteCampaign and drop it on rollback', async () => {
+      const s = await fresh();
+      const c = sampleCampaign();
+      await s.transaction((t) => t.insertCampaign(c));
+      const entry = (
+        scope: string,
+        channel: 'sms' | 'email',
+        address: string,
+        change: 'opt_out' | 'opt_in',
+        at: number,
+      ) => ({
+        at,
+        scope,
+        channel,
+        address,
+        change,
+        source: 'manual',
+      });
+      await s.transaction((t) =>
+        t.appendOptOutLog([
+          {
+            ...entry('A', 'sms', '+1', 'opt_out', 1),
+            source: 'inbound',
+            text: 'STOP',
+            campaignId: c.id,
+            messageId: 'm1',
+          },
+          entry('A', 'email', 'a@x.io', 'opt_out', 2),
+        ]),
+      );
+      await s.transaction((t) =>
+        t.appendOptOutLog([entry('B', 'sms', '+1', 'opt_out', 3), entry('A', 'sms', '+1', 'opt_in', 4)]),
+      );
+      const boom = new Error('boom');
+      let caught: unknown;
+      try {
+        await s.transaction(async (t) => {
+          await t.appendOptOutLog([entry('A', 'sms', '+9', 'opt_out', 5)]);
+          throw boom;
+        });
+      } catch (error) {
+        caught = error;
+      }
+      check(caught === boom, 'the rolled-back append rethrows');
+      await s.transaction((t) => t.deleteCampaign(c.id));
+      await s.transaction(async (t) => {
+        const all = await t.listOptOutLog({ limit: 10 });
+        same(
+          all.map((r) => [r.scope, r.channel, r.address, r.change, r.at]),
+          [
+            ['A', 'sms', '+1', 'opt_out', 1],
+            ['A', 'email', 'a@x.io', 'opt_out', 2],
+            ['B', 'sms', '+1', 'opt_out', 3],
+            ['A', 'sms', '+1', 'opt_in', 4],
+          ],
+          'every entry in order, the rolled-back one absent, none deleted with the campaign',
+        );
+        const first = all[0] as (typeof all)[number];
+        same(
+          [first.source, first.text, first.campaignId, first.messageId],
+          ['inbound', 'STOP', c.id, 'm1'],
+          'optional fields kept',
+        );
+        same((all[1] as (typeof all)[number]).text, undefined, 'absent text stays absent');
+        same(
+          all.every((r, i) => i === 0 || r.id > (all[i - 1] as (typeof all)[number]).id),
+          true,
+          'ids ascend',
+        );
+        same(
+          (await t.listOptOutLog({ channel: 'email', limit: 10 })).map((r) => r.address),
+          ['a@x.io'],
+          'by channel',
+        );
+        same(
+          (await t.listOptOutLog({ address: '+1', scope: 'A', limit: 10 })).map((r) => r.change),
+          ['opt_out', 'opt_in'],
+          'by address and scope',
+        );
+        const page1 = await t.listOptOutLog({ channel: 'sms', limit: 2 });
+        same(
+          page1.map((r) => r.at),
+          [1, 3],
+          'first page',
+        );
+        const page2 = await t.listOptOutLog({
+          channel: 'sms',
+          limit: 2,
+          after: (page1[1] as (typeof page1)[number]).id,
+        });
+        same(
+          page2.map((r) => r.at),
+          [4],
+          'next page',
+        );
+      });
+    });
+
     it('should tell new provider-event keys from repeated ones', async () => {
       const s = await fresh();
       same(await s.transaction((t) => t.markSeen(['a', 'b'])), [true, true], 'new keys');

@@ -244,5 +244,9 @@ export function parseTwilioInbound(form: TwilioForm, options: ParseTwilioInbound
   if (options.scope !== undefined) event.scope = options.scope;
   const sid = field(form, 'MessageSid') ?? field(form, 'SmsSid');
   if (sid !== undefined) event.eventId = clip(`twilio-inbound:${sid}`, 300);
+  // The text received goes to the opt-out record; text that would not pass the checks is left out, never the opt-out.
+  const body = field(form, 'Body');
+  if (body !== undefined && providerEventProblem({ ...event, text: clip(body, 1600) }) === null)
+    event.text = clip(body, 1600);
   return checked(event, 'inbound message');
 }

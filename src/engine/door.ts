@@ -101,6 +101,14 @@ const Schemas = {
     limit: Limit.optional(),
   }),
   page: z.strictObject({ after: Id.optional(), limit: Limit.optional() }),
+  optOutQuery: z.strictObject({
+    channel: Channel.optional(),
+    address: Address.optional(),
+    scope: Scope.optional(),
+    after: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(),
+    limit: Limit.optional(),
+  }),
+  optOutExport: z.strictObject({ channel: Channel.optional(), scope: Scope.optional() }),
   exportOptions: z.strictObject({
     fields: z.array(FieldName).max(LIMITS.exportFields, `must name at most ${LIMITS.exportFields} fields`).optional(),
   }),
@@ -332,6 +340,10 @@ export function guardOutreach(inner: Outreach): Outreach {
       (input) => void parseInput('send', 'input', Schemas.send, input),
       (input) => inner.send(input),
     ),
+    listOptOutRecords: guarded(
+      (query) => void optional('listOptOutRecords', 'query', Schemas.optOutQuery, query),
+      (query) => inner.listOptOutRecords(query),
+    ),
     listMessagesTo: guarded(
       (input) => void parseInput('listMessagesTo', 'input', Schemas.address, input),
       (input) => inner.listMessagesTo(input),
@@ -371,6 +383,10 @@ export function guardOutreach(inner: Outreach): Outreach {
     exportCampaigns(filter) {
       optional('exportCampaigns', 'filter', Schemas.campaignFilter, filter);
       return inner.exportCampaigns(filter);
+    },
+    exportOptOutRecords(query) {
+      optional('exportOptOutRecords', 'query', Schemas.optOutExport, query);
+      return inner.exportOptOutRecords(query);
     },
     exportMessagesTo(input, options) {
       parseInput('exportMessagesTo', 'input', Schemas.address, input);

@@ -164,11 +164,16 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
     const r = normalize(s.channel, s.address);
     if (!r.ok) return false;
     const scope = s.scope ?? defaultScope;
+    const source = s.source ?? 'inbound';
+    const entry = { at, scope, channel: s.channel, address: r.address, source, text: s.text };
     if (s.action === 'opt_out') {
-      await t.addSuppressions([{ scope, channel: s.channel, address: r.address, source: s.source ?? 'inbound', at }]);
+      await t.addSuppressions([{ scope, channel: s.channel, address: r.address, source, at }]);
+      await t.appendOptOutLog([{ ...entry, change: 'opt_out' }]);
       return true;
     }
-    return t.removeSuppression(scope, s.channel, r.address);
+    const removed = await t.removeSuppression(scope, s.channel, r.address);
+    if (removed) await t.appendOptOutLog([{ ...entry, change: 'opt_in' }]);
+    return removed;
   };
 
   /**
@@ -186,7 +191,15 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
     const changeOwner: number[] = [];
     const campaigns = new Map<string, CampaignRecord | undefined>();
     const engagement = new Map<string, { opens: number; clicks: number; spamReports: number }>();
-    const suppress: { scope: string; channel: Channel; address: string; source: string; at: number }[] = [];
+    const suppress: {
+      scope: string;
+      channel: Channel;
+      address: string;
+      source: string;
+      at: number;
+      campaignId: string;
+      messageId: string;
+    }[] = [];
     /** Messages a read receipt names, with the event's index. */
     const readsOf: [MessageRecord, number][] = [];
     for (const [e, i] of statusEvents) {
@@ -221,6 +234,8 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
           address: m.to,
           source: e.providerStatus ?? 'provider',
           at,
+          campaignId: m.campaignId,
+          messageId: m.id,
         });
       else if (e.status === 'failed' && e.reason === 'opted_out')
         // The provider refused the recipient as unsubscribed (a SendGrid drop "Unsubscribed Address",
@@ -231,6 +246,8 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
           address: m.to,
           source: `${e.providerStatus ?? 'provider'}:unsubscribed`,
           at,
+          campaignId: m.campaignId,
+          messageId: m.id,
         });
       const event = toMessageEvent(e, at);
       if (!event) {
@@ -293,7 +310,12 @@ export function createIngest(parts: EngineParts, worker: Pick<EngineWorker, 'wak
         tally,
         at,
       );
-      if (suppress.length) await t.addSuppressions(suppress);
+      if (suppress.length) {
+        await t.addSuppressions(
+          suppress.map(({ scope, channel, address, source, at }) => ({ scope, channel, address, source, at })),
+        );
+        await t.appendOptOutLog(suppress.map((x) => ({ ...x, change: 'opt_out' as const })));
+      }
       const reads = await firstReads(t, readsOf);
       if (engagement.size || reads.counts.size) {
         const ids = new Set([...engagement.keys(), ...reads.counts.keys()]);

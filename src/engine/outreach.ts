@@ -13,7 +13,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Storage } from '../ports/storage.js';
 import type { EmailTransport, SmsTransport } from '../ports/transport.js';
 import type { IngestResult, ProviderEvent } from '../provider-events.js';
-import type { ContactRecord, MessageRecord } from '../records.js';
+import type { ContactRecord, MessageRecord, OptOutLogRecord } from '../records.js';
 import type { SendingWindow } from '../sending-window.js';
 import type { CampaignStatus, Channel, MessageCounts, MessageStatus } from '../statuses.js';
 import type { OutreachListener } from './events.js';
@@ -195,6 +195,28 @@ export interface Outreach {
   optIn(input: { channel: Channel; address: string; scope?: string }): Promise<boolean>;
   /** Whether an address is on the channel's suppression list in the scope. */
   isSuppressed(input: { channel: Channel; address: string; scope?: string }): Promise<boolean>;
+  /**
+   * The opt-out record: every opt-out and opt-in, oldest first (ordered by `id`; pass the last `id` seen
+   * as `after` for the next page), with its source, the inbound text when there was one, and the campaign
+   * and message that prompted it when known. Written in the same transaction as the suppression list
+   * change and kept when campaigns are deleted. `limit` defaults to 1000.
+   * @throws OutreachError `VALIDATION_FAILED` for an unknown field or a bad value.
+   * @example const page = await outreach.listOptOutRecords({ channel: 'sms', address: '+14155550100' });
+   */
+  listOptOutRecords(query?: {
+    channel?: Channel;
+    address?: string;
+    scope?: string;
+    after?: number;
+    limit?: number;
+  }): Promise<OptOutLogRecord[]>;
+  /**
+   * The opt-out record as CSV (entry id, time, scope, channel, address, change, source, text, campaign
+   * and message), oldest first, formula-like cells neutralised.
+   * @throws OutreachError `VALIDATION_FAILED` for an unknown field or a bad value.
+   * @example for await (const chunk of outreach.exportOptOutRecords({ channel: 'email' })) res.write(chunk);
+   */
+  exportOptOutRecords(query?: { channel?: Channel; scope?: string }): AsyncIterable<string>;
   /**
    * Applies normalised provider events (what webhook handlers and carriers produce). The whole batch is
    * validated first: a bad event throws `VALIDATION_FAILED` and nothing changes. Duplicates, backward

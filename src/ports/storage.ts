@@ -10,6 +10,9 @@ import type {
   DeadlineRecord,
   MessageLogEntry,
   MessageRecord,
+  OptOutLogEntry,
+  OptOutLogFilter,
+  OptOutLogRecord,
   SuppressionRecord,
 } from '../records.js';
 import type { CampaignStatus, Channel, MessageCounts, MessageStatus } from '../statuses.js';
@@ -174,6 +177,14 @@ export interface StorageTransaction {
   removeSuppression(scope: string, channel: Channel, address: string): Promise<boolean>;
   /** Which of these addresses are suppressed for the channel in the scope. */
   suppressedAmong(scope: string, channel: Channel, addresses: readonly string[]): Promise<Set<string>>;
+  /**
+   * Appends entries to the opt-out record, in order, each with a new id greater than every earlier one.
+   * The record is never changed or deleted (not by `deleteCampaign` either); a rolled-back transaction
+   * leaves no entry.
+   */
+  appendOptOutLog(rows: readonly OptOutLogEntry[]): Promise<void>;
+  /** Opt-out record entries matching the filter, by id ascending. */
+  listOptOutLog(filter: OptOutLogFilter): Promise<OptOutLogRecord[]>;
 
   // ── provider-event deduplication ─────────────────────────────────────────
   /**

@@ -142,7 +142,7 @@ describe('twilio: inbound STOP / START', () => {
   const inbound = (fields: Record<string, string>) =>
     new URLSearchParams({ MessageSid: 'SMin1', From: '+14155550100', To: '+15005550006', ...fields });
 
-  it('should turn OptOutType=STOP into an opt-out of the sender, whatever the keyword', () => {
+  it('should turn OptOutType=STOP into an opt-out of the sender, whatever the keyword, keeping the text received', () => {
     const event = parseTwilioInbound(inbound({ Body: 'arret', OptOutType: 'STOP' }), { scope: 'school-1' });
     expect(event).toEqual({
       type: 'suppression',
@@ -152,7 +152,15 @@ describe('twilio: inbound STOP / START', () => {
       scope: 'school-1',
       source: 'twilio_inbound',
       eventId: 'twilio-inbound:SMin1',
+      text: 'arret',
     });
+    expect(SuppressionEventSchema.safeParse(event).success).toBe(true);
+  });
+
+  it('should keep an OptOutType=STOP opt-out whose text would not pass the checks, leaving the text out', () => {
+    const event = parseTwilioInbound(inbound({ Body: 'arr\u0000et', OptOutType: 'STOP' }));
+    expect(event?.action).toBe('opt_out');
+    expect(event?.text).toBeUndefined();
     expect(SuppressionEventSchema.safeParse(event).success).toBe(true);
   });
 
