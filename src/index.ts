@@ -24,6 +24,14 @@ export type {
 export { AttachmentSchema, EmailAddressSchema, EmailContentSchema, SmsContentSchema } from './content.js';
 export type { Duration } from './duration.js';
 export { toMs } from './duration.js';
+export { createOutreach } from './engine/create-outreach.js';
+export type {
+  CampaignProgressEvent,
+  CampaignStatusEvent,
+  MessageStatusEvent,
+  OutreachEvent,
+  OutreachListener,
+} from './engine/events.js';
 export type {
   AddContactsResult,
   CampaignStats,
@@ -37,15 +45,7 @@ export type {
   RetryResult,
   SendInput,
   UpdateCampaignInput,
-} from './engine/create-outreach.js';
-export { createOutreach } from './engine/create-outreach.js';
-export type {
-  CampaignProgressEvent,
-  CampaignStatusEvent,
-  MessageStatusEvent,
-  OutreachEvent,
-  OutreachListener,
-} from './engine/events.js';
+} from './engine/outreach.js';
 export type { ContentRenderer, NormalizedAddress } from './engine/render-message.js';
 export { defaultRenderer } from './engine/render-message.js';
 export type { Campaign, CampaignAction, Message } from './engine/views.js';

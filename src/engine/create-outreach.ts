@@ -23,21 +23,6 @@ import { createQueries } from './queries.js';
 import { createSuppressionCommands } from './suppression-commands.js';
 import { createWorker } from './worker.js';
 
-export type {
-  AddContactsResult,
-  CampaignStats,
-  ContactInput,
-  CreateCampaignInput,
-  ImportContactsOptions,
-  ImportContactsResult,
-  Outreach,
-  OutreachOptions,
-  OutreachWorker,
-  RetryResult,
-  SendInput,
-  UpdateCampaignInput,
-} from './outreach.js';
-
 /**
  * Creates the engine.
  * @throws OutreachError `VALIDATION_FAILED` naming the option at fault (unknown options are refused
