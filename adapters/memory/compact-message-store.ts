@@ -298,13 +298,15 @@ export class CompactMessageStore {
     }
     return out;
   }
-  inState(campaignId: string, state: string, limit: number): MessageRecord[] {
+  inState(campaignId: string, state: string, limit: number, after?: string): MessageRecord[] {
     const out: MessageRecord[] = [];
     const campaign = this.values.find(campaignId);
     const s = this.names.find(state);
     if (campaign === undefined || s === undefined) return out;
     const list = this.stateLists.get(campaign)?.get(s);
     for (let slot = list?.head ?? 0; slot !== 0 && out.length < limit; slot = this.stateNext.get(slot)) {
+      // Keyset claim: only ids after `after` (the list is in order of entry, so this skips few).
+      if (after !== undefined && (this.id.get(slot) as string) <= after) continue;
       out.push(this.read(slot));
     }
     return out;

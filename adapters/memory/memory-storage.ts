@@ -148,8 +148,8 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
     async lockMessagesByProviderId(channel, providerIds) {
       return messages.byProvider(channel, providerIds);
     },
-    async claimMessages(campaignId, state, limit) {
-      return messages.inState(campaignId, state, limit);
+    async claimMessages(campaignId, state, limit, after) {
+      return messages.inState(campaignId, state, limit, after);
     },
     async updateMessages(rows) {
       messages.update(rows);

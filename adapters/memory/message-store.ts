@@ -95,12 +95,14 @@ export class MessageStore {
     }
     return out;
   }
-  inState(campaignId: string, state: string, limit: number): MessageRecord[] {
+  inState(campaignId: string, state: string, limit: number, after?: string): MessageRecord[] {
     const set = this.byState.get(campaignId)?.get(state);
     const out: MessageRecord[] = [];
     if (!set) return out;
     for (const id of set) {
       if (out.length >= limit) break;
+      // Keyset claim: only ids after `after` (the set is in order of entry, so this skips few).
+      if (after !== undefined && id <= after) continue;
       const m = this.messages.get(id);
       if (m) out.push(m);
     }

@@ -76,6 +76,9 @@ export function statements(s: string) {
       WHERE channel = $1 AND provider_message_id = ANY($2::text[]) AND provider_message_id IS NOT NULL ORDER BY id FOR UPDATE`,
     claimMessages: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages
       WHERE campaign_id = $1 AND state = $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    // The keyset claim: starts after the last id claimed, so it never steps over the claimed messages.
+    claimMessagesAfter: `SELECT ${MESSAGE_COLUMNS} FROM ${s}.messages
+      WHERE campaign_id = $1 AND state = $2 AND id > $4 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
     updateMessages: `UPDATE ${s}.messages AS m SET campaign_id = x."campaignId", contact_id = x."contactId", scope = x.scope,
       channel = x.channel, "to" = x."to", status = x.status, state = x.state,
       provider_message_id = x.context->>'providerMessageId', context = x.context,

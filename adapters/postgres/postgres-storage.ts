@@ -432,11 +432,11 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
         }
         return out;
       },
-      async claimMessages(campaignId, state, limit) {
+      async claimMessages(campaignId, state, limit, after) {
         if (limit <= 0) return [];
         return (await run(
-          sql.claimMessages,
-          [campaignId, state, limit],
+          after === undefined ? sql.claimMessages : sql.claimMessagesAfter,
+          after === undefined ? [campaignId, state, limit] : [campaignId, state, limit, after],
           'Claim messages',
         )) as unknown as MessageRecord[];
       },

@@ -389,6 +389,41 @@ export function storageConformanceSuite(runner: SuiteRunner, options: StorageSui
       });
     });
 
+    it('should claim only messages after the id given as `after` (the keyset claim)', async () => {
+      const s = await fresh();
+      const cid = uid('cmp');
+      const ms = [0, 1, 2, 3, 4].map(() => sampleMessage(cid));
+      await s.transaction((t) => t.insertMessages(ms));
+      await s.transaction(async (t) => {
+        same(
+          (await t.claimMessages(cid, 'queued', 2, ms[1]?.id)).map((m) => m.id),
+          ms.slice(2, 4).map((m) => m.id),
+          'after the given id, oldest first, up to the limit',
+        );
+        same((await t.claimMessages(cid, 'queued', 10, ms[4]?.id)).length, 0, 'nothing after the last');
+      });
+      // A message that leaves the state and comes back keeps its id: a claim after a later id skips it,
+      // a claim from the beginning finds it.
+      await s.transaction(async (t) => {
+        const [first] = await t.claimMessages(cid, 'queued', 1);
+        if (!first) throw new Error('no message claimed');
+        await t.updateMessages([{ ...first, status: 'sending', state: 'sending' }]);
+        await t.updateMessages([{ ...first, status: 'queued', state: 'queued' }]);
+      });
+      await s.transaction(async (t) => {
+        same(
+          (await t.claimMessages(cid, 'queued', 10, ms[2]?.id)).map((m) => m.id),
+          ms.slice(3).map((m) => m.id),
+          'after skips the lower ids',
+        );
+        same(
+          (await t.claimMessages(cid, 'queued', 10)).map((m) => m.id).sort(),
+          ms.map((m) => m.id).sort(),
+          'without after, every message in the state',
+        );
+      });
+    });
+
     it('should never hand the same message to two transactions claiming at once', async () => {
       const s = await fresh();
       const cid = uid('cmp');

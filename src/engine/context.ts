@@ -31,6 +31,16 @@ export const startKey = (campaignId: string) => `${campaignId}|start`;
 export const deadlineKey = (campaignId: string) => `${campaignId}|deadline`;
 
 /** The message machine states before the hand-over to a transport (all show as Waiting or Queued). */
+/**
+ * The greatest id of a claimed batch, where the next keyset claim (`claimMessages`' `after`) starts.
+ * The greatest, not the last: a storage may return a batch in another order than by id.
+ */
+export function lastId(batch: readonly { readonly id: string }[]): string | undefined {
+  let max: string | undefined;
+  for (const m of batch) if (max === undefined || m.id > max) max = m.id;
+  return max;
+}
+
 export const NOT_HANDED_OVER: readonly string[] = ['waiting', 'queued', 'backoff', 'outside_window'];
 
 /** Work a transaction asks for that may only happen once it has committed. */

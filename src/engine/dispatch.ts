@@ -11,7 +11,7 @@ import type { EmailTransport, SendResult, Transport } from '../ports/transport.j
 import type { CampaignRecord, DeadlineRecord, MessageRecord } from '../records.js';
 import { nextWindowOpening, recipientTimeZone } from '../sending-window.js';
 import { type Channel, MESSAGE_STATUSES, type MessageCounts } from '../statuses.js';
-import type { EngineParts, TxEffects } from './context.js';
+import { type EngineParts, lastId, type TxEffects } from './context.js';
 import { createId } from './ids.js';
 import type { MessageChange } from './message-batch.js';
 import { persistently, sleep } from './retries.js';
@@ -265,9 +265,9 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
     free: number,
     now: number,
     token: string,
-  ): Promise<{ claimed: Claimed[]; waiting: boolean; held: number }> => {
+  ): Promise<{ claimed: Claimed[]; waiting: boolean; held: number; cursor: string | undefined }> => {
     const c = await t.getCampaign(campaignId, { forUpdate: true });
-    if (c?.status !== 'in_progress' || !c.content) return { claimed: [], waiting: false, held: 0 };
+    if (c?.status !== 'in_progress' || !c.content) return { claimed: [], waiting: false, held: 0, cursor: undefined };
     if (typeof c.deadline === 'number' && now >= c.deadline) {
       // Past the deadline nothing is sent: what comes back to the queue (a retry, a released claim,
       // a window that opens) is cancelled, whether or not the deadline itself has fired yet.
@@ -277,24 +277,52 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
         fx,
         late.map((m) => ({ message: m, event: { type: 'DEADLINE_PASSED', at: now } })),
       );
-      return { claimed: [], waiting: false, held: late.length };
+      return { claimed: [], waiting: false, held: late.length, cursor: undefined };
     }
     const allowed = Math.min(free, limiters[channel].available(now));
+    const { batch, cursor } = await claimQueued(t, c.id, Math.max(allowed, 1), claimCursors.get(c.id));
     if (allowed === 0) {
-      // Rate-limited: wake at the next slot only if something is waiting for it.
-      return { claimed: [], waiting: (await t.claimMessages(c.id, 'queued', 1)).length > 0, held: 0 };
+      // Rate-limited: wake at the next slot only if something is waiting for it (the peeked message is
+      // only locked until this transaction ends).
+      return { claimed: [], waiting: batch.length > 0, held: 0, cursor: claimCursors.get(c.id) };
     }
-    const batch = await t.claimMessages(c.id, 'queued', allowed);
     if (batch.length === 0) {
       // Ingest derives campaign statuses after its own commit; should its process die in between,
       // a campaign whose messages are all final is completed here.
       const { counts } = await t.getCounters(c.id);
       if (allFinal(counts)) await rederive(t, fx, c);
-      return { claimed: [], waiting: false, held: 0 };
+      return { claimed: [], waiting: false, held: 0, cursor };
     }
     const { outgoing: claimed, held } = await prepareBatch(t, fx, c, batch, now);
     if (claimed.length) await t.upsertDeadlines(leaseDeadlines(claimed, token, now));
-    return { claimed, waiting: batch.length === allowed && allowed < free, held };
+    return { claimed, waiting: batch.length === allowed && allowed < free, held, cursor };
+  };
+
+  /**
+   * Where each campaign's last claim ended in this process (the keyset claim): the next claim asks the
+   * storage for queued messages after that id, so it never steps over the messages already claimed.
+   * Only a hint: set once the claim's transaction has committed, and forgotten whenever a claim comes
+   * back short.
+   */
+  const claimCursors = new Map<string, string>();
+
+  /**
+   * Claims up to `limit` queued messages, after `after` when given. A claim after a cursor that comes
+   * back short starts again from the beginning of the campaign (a released claim or a retry is queued
+   * again with an id below the cursor), and the cursor ends where the last part of the claim ended.
+   */
+  const claimQueued = async (
+    t: StorageTransaction,
+    campaignId: string,
+    limit: number,
+    after: string | undefined,
+  ): Promise<{ batch: MessageRecord[]; cursor: string | undefined }> => {
+    const batch = await t.claimMessages(campaignId, 'queued', limit, after);
+    if (after === undefined || batch.length >= limit) return { batch, cursor: lastId(batch) };
+    // Rows this transaction already locked are not skipped by a second claim: leave them out.
+    const have = new Set(batch.map((m) => m.id));
+    const again = (await t.claimMessages(campaignId, 'queued', limit - batch.length)).filter((m) => !have.has(m.id));
+    return { batch: [...again, ...batch], cursor: again.length > 0 ? lastId(again) : lastId(batch) };
   };
 
   /**
@@ -426,7 +454,12 @@ export function createDispatch(parts: EngineParts, leaseMs: number): Dispatch {
     const now = clock.now();
     // This claim's lease: one deadline per message, released unless taken before the hand-over.
     const token = createId('l');
-    const { claimed, waiting, held } = await tx((t, fx) => claim(t, fx, campaignId, channel, free, now, token));
+    const { claimed, waiting, held, cursor } = await tx((t, fx) => claim(t, fx, campaignId, channel, free, now, token));
+    if (cursor === undefined) claimCursors.delete(campaignId);
+    else {
+      if (!claimCursors.has(campaignId) && claimCursors.size >= 10_000) claimCursors.clear();
+      claimCursors.set(campaignId, cursor);
+    }
     if (claimed.length === 0) return { sent: 0, waiting, held };
     const leases = claimed.map(({ message }) => leaseKey(message.id, token));
     if (round.stopping) {

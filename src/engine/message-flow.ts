@@ -13,6 +13,7 @@ import {
   type CampaignMoves,
   deadlineKey,
   type EngineContext,
+  lastId,
   type MessageFlow,
   startKey,
   type TxEffects,
@@ -142,28 +143,49 @@ export function createMessageFlow(ctx: EngineContext, moves: CampaignMoves): Mes
     });
   };
 
+  /**
+   * Claims the messages of a campaign in a state, `batchSize` at a time, and applies `step` to each
+   * batch. Each claim starts after the greatest id of the one before (a keyset claim: linear, where
+   * claiming from the beginning each time stepped over every message already moved). A pass ends at an
+   * empty claim; another pass from the beginning follows, for any message the first did not reach (a
+   * storage that returns another order than by id), until a pass changes nothing.
+   */
+  const eachBatchIn = async (
+    t: StorageTransaction,
+    campaignId: string,
+    state: string,
+    step: (batch: MessageRecord[]) => Promise<number>,
+  ) => {
+    for (;;) {
+      let changed = 0;
+      let after: string | undefined;
+      for (;;) {
+        const batch = await t.claimMessages(campaignId, state, batchSize, after);
+        if (batch.length === 0) break;
+        changed += await step(batch);
+        after = lastId(batch);
+      }
+      if (changed === 0) return;
+    }
+  };
+
   const forEachMessageIn: MessageFlow['forEachMessageIn'] = async (t, fx, campaignId, states, makeEvent) => {
     for (const state of states) {
-      for (;;) {
-        const batch = await t.claimMessages(campaignId, state, batchSize);
-        if (batch.length === 0) break;
+      await eachBatchIn(t, campaignId, state, async (batch) => {
         const at = clock.now();
         const changes: MessageChange[] = [];
         for (const m of batch) {
           const event = makeEvent(m, at);
           if (event) changes.push({ message: m, event });
         }
-        const r = await applyChanges(t, fx, changes);
-        if (r.changed === 0) break; // nothing moved out of this state: stop, never loop for ever
-      }
+        return (await applyChanges(t, fx, changes)).changed;
+      });
     }
   };
 
   /** Puts every waiting message of a campaign in the queue (suppressed contacts opt out instead). */
-  const queueWaiting = async (t: StorageTransaction, fx: TxEffects, c: CampaignRecord) => {
-    for (;;) {
-      const batch = await t.claimMessages(c.id, 'waiting', batchSize);
-      if (batch.length === 0) break;
+  const queueWaiting = (t: StorageTransaction, fx: TxEffects, c: CampaignRecord) =>
+    eachBatchIn(t, c.id, 'waiting', async (batch) => {
       const suppressed = await t.suppressedAmong(
         c.scope,
         c.channel,
@@ -178,9 +200,8 @@ export function createMessageFlow(ctx: EngineContext, moves: CampaignMoves): Mes
           event: suppressed.has(m.to) ? { type: 'OPT_OUT', at, source: 'suppression_list' } : { type: 'QUEUE', at },
         })),
       );
-      if (r.changed === 0) break;
-    }
-  };
+      return r.changed;
+    });
 
   const cancelQueuedIfStopped: MessageFlow['cancelQueuedIfStopped'] = async (t, fx, ids, at) => {
     if (ids.length === 0) return;
