@@ -28,7 +28,7 @@
  * partial: rates over the delivered part; exits non-zero), BENCH_END_BY (the same at an ISO time), BENCH_CPU_PROFILE=<folder> (a V8 CPU profile of every worker's
  * timed section, for bench/cpu-profile-summary.ts), BENCH_ONLY=ours|baseline, BENCH_AUTOVACUUM=off (do not
  * emulate autovacuum's defaults on a server that runs without it; see `emulateAutovacuum`),
- * BENCH_PENDING_INDEX=1 (add the partial index proposed for the claim query: not in the adapter yet).
+ * (BENCH_PENDING_INDEX is gone: the partial index it added is migration 6 of the adapter.)
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -56,8 +56,6 @@ const BASELINE_N = int('BENCH_BASELINE_N', Math.min(N, 20_000));
 const WORKERS = int('BENCH_WORKERS', 4);
 const GW_CONCURRENCY = int('BENCH_GW_CONCURRENCY', 8);
 const ONLY = env.BENCH_ONLY;
-/** Adds the partial index proposed for the claim query (not in the adapter's migrations yet). */
-const PENDING_INDEX = env.BENCH_PENDING_INDEX === '1';
 /** Stops the campaign run after this long and reports it as partial (the rates over what was delivered). */
 const MAX_SECONDS = int('BENCH_MAX_SECONDS', Number.POSITIVE_INFINITY);
 /** The same, at a wall-clock time (ISO 8601), e.g. to end before a deadline whatever the setup took. */
@@ -227,7 +225,6 @@ const figures: Record<string, unknown> = {
   n: N,
   baselineN: BASELINE_N,
   workers: WORKERS,
-  pendingIndex: PENDING_INDEX,
   transportFetch: env.BENCH_FETCH === 'node' ? 'node:http (bench/node-http-fetch.ts)' : 'globalThis.fetch',
   loadAverageAtStart: os.loadavg(),
 };
@@ -309,16 +306,6 @@ async function campaign() {
 
   const storage = postgresStorage({ pool, schema: ours });
   await storage.migrate();
-  if (PENDING_INDEX) {
-    // The fix proposed for the claim query (bench/README.md): an index of the messages still to claim,
-    // in id order, which the planner prefers to scanning the primary key past every claimed message.
-    await pool.query(
-      `CREATE INDEX messages_pending ON ${ours}.messages (campaign_id, state, id) WHERE state IN ('waiting', 'queued')`,
-    );
-    console.log(
-      '  BENCH_PENDING_INDEX=1: messages_pending (campaign_id, state, id) WHERE state IN (waiting, queued) added',
-    );
-  }
   const outreach = createOutreach({ storage, clock: systemClock, transports: {}, pollInterval: false });
   const created = await outreach.createCampaign({
     name: `bench ${N}`,
@@ -480,7 +467,7 @@ try {
     rows.push({
       what: run.partial
         ? 'ours: messages DELIVERED BEFORE BENCH_MAX_SECONDS (partial run)'
-        : `ours: messages, run → complete (create + sent + delivered callbacks)${PENDING_INDEX ? ', with the proposed index' : ''}`,
+        : `ours: messages, run → complete (create + sent + delivered callbacks)`,
       count: run.partial ? run.delivered : run.messages,
       seconds: run.seconds,
       'per second': run.messagesPerSecond,

@@ -159,6 +159,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       'CREATE INDEX opt_out_log_address ON {{schema}}.opt_out_log (channel, address, id)',
     ],
   },
+  {
+    version: 6,
+    name: 'claims read a partial index of the messages not handed over; the full (campaign_id, state, id) index goes',
+    statements: [
+      // The claims (`claimMessages` of queued and waiting messages, and the bulk steps of stop and the
+      // campaign deadline) read only these states; a message leaves the index once handed over, so its
+      // later updates (sending, sent, delivered) write no entry to it. Claims of other states (close)
+      // walk (campaign_id, id) after their keyset cursor instead.
+      `CREATE INDEX messages_pending ON {{schema}}.messages (campaign_id, state, id)
+        WHERE state IN ('waiting', 'queued', 'backoff', 'outside_window')`,
+      'DROP INDEX {{schema}}.messages_campaign_state',
+    ],
+  },
 ];
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
