@@ -54,6 +54,9 @@ export interface TwilioWebhookHandlerOptions {
   readonly helpReply?: string | { readonly twiml: string } | undefined;
 }
 
+/** One decoder for every request (it keeps no state between whole-buffer calls). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 /** Twilio's most characters in one message body. */
 const MAX_BODY = 1600;
@@ -138,7 +141,7 @@ export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (req
     }
     let body: string;
     try {
-      body = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      body = UTF8.decode(raw);
     } catch {
       return text(400, 'The body is not UTF-8.');
     }
