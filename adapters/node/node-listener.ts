@@ -155,7 +155,10 @@ async function serveWeb(handler: WebHandler, req: IncomingMessage, res: ServerRe
  * import { toNodeListener } from 'campaign-lifecycle/node';
  * http.createServer(toNodeListener(twilioWebhookHandler({ outreach, authToken }))).listen(3000);
  */
-export function toNodeListener(handler: WebHandler, options: NodeListenerOptions = {}): NodeListener {
+export function toNodeListener(
+  handler: (request: Request) => Promise<Response>,
+  options: NodeListenerOptions = {},
+): NodeListener {
   const raw = rawHandlerOf(handler);
   const onError =
     options.onError ?? ((error: unknown) => console.error('[campaign-lifecycle] a web handler threw:', error));
