@@ -11,6 +11,7 @@ export const entries = {
   machines: 'src/machines/index.ts',
   templates: 'src/templates/index.ts',
   csv: 'src/csv/index.ts',
+  node: 'adapters/node/index.ts',
 } as const;
 
 const peers = ['pg', '@electric-sql/pglite'];

@@ -12,7 +12,7 @@ export default defineConfig({
         replacement: here('./src/$1/index.ts'),
       },
       {
-        find: /^campaign-lifecycle\/(memory|postgres|twilio|sendgrid|testing)$/,
+        find: /^campaign-lifecycle\/(memory|postgres|twilio|sendgrid|testing|node)$/,
         replacement: here('./adapters/$1/index.ts'),
       },
     ],

@@ -4,8 +4,14 @@
  * 127.0.0.1) and runs the engine's worker, which sends through the real `twilioTransport` to the
  * fake Twilio's Messages API. Its own `pg` pool over the shared schema.
  *
+ * HTTP: by default as a Node deployment would with `campaign-lifecycle/node`: the handler served by
+ * `toNodeListener` (its raw form: no Web `Request`/`Response` per callback) and the transport's
+ * `fetch` option set to `nodeFetch()`. BENCH_HTTP=web: the Web way, undici's `fetch` for the creates
+ * and each callback bridged into a Web `Request` and out of a `Response` (what a Node server in front of
+ * a fetch-style handler does).
+ *
  * Environment: DATABASE_URL, SCHEMA, WORKER_ID, TWILIO_BASE, AUTH_TOKEN, ACCOUNT_SID, POOL_MAX (8),
- * BATCH_SIZE (500), CONCURRENCY (64), BENCH_FETCH (`node`: nodeHttpFetch), BENCH_CPU_PROFILE (a folder: profile from `go` to `stop`).
+ * BATCH_SIZE (500), CONCURRENCY (64), BENCH_HTTP (`node` | `web`), BENCH_CPU_PROFILE (a folder: profile from `go` to `stop`).
  * IPC in: `{ type: 'go' }` starts the engine's worker, `{ type: 'stop' }` stops and reports.
  * IPC out: `{ type: 'ready' }`, then `{ type: 'stopped', … }` ({@link PgWorkerReport}).
  */
@@ -13,10 +19,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createOutreach, systemClock } from 'campaign-lifecycle';
+import { nodeFetch, toNodeListener } from 'campaign-lifecycle/node';
 import { postgresStorage } from 'campaign-lifecycle/postgres';
 import { twilioTransport, twilioWebhookHandler } from 'campaign-lifecycle/twilio';
 import pg from 'pg';
-import { nodeHttpFetch } from './node-http-fetch.js';
 
 /** What a worker tells its parent when it stops. */
 export interface PgWorkerReport {
@@ -47,6 +53,7 @@ const twilioBase = need('TWILIO_BASE');
 const authToken = need('AUTH_TOKEN');
 const accountSid = need('ACCOUNT_SID');
 const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+const webHttp = env.BENCH_HTTP === 'web';
 
 // RSS every 100 ms through `memoryUsage.rss()` (the full `memoryUsage()` walks the heap: 1 % of a worker's time).
 let peakRss = process.memoryUsage.rss();
@@ -73,8 +80,7 @@ const sms = twilioTransport({
   statusCallbackUrl: `${base}/twilio/status`,
   baseUrl: twilioBase,
   limits: { concurrency: num('CONCURRENCY', 64) },
-  // BENCH_FETCH=node: the transport's `fetch` option over node:http instead of undici (an experiment).
-  ...(env.BENCH_FETCH === 'node' ? { fetch: nodeHttpFetch() } : {}),
+  ...(webHttp ? {} : { fetch: nodeFetch() }),
 });
 // Counts the statements the engine sends, as bench/webhook-concurrency.bench.ts does.
 const sql = { statements: 0, transactions: 0 };
@@ -104,11 +110,16 @@ const outreach = createOutreach({
   batchSize: num('BATCH_SIZE', 500),
   onError: fail,
 });
-const handle = twilioWebhookHandler({ outreach, authToken, onReject: () => {} });
-
 let callbacks = 0;
 let callbacksRefused = 0;
 let firstRefusal: string | undefined;
+const handle = twilioWebhookHandler({
+  outreach,
+  authToken,
+  onReject: (r) => {
+    firstRefusal ??= `HTTP ${r.status}: ${r.reason.slice(0, 200)}`;
+  },
+});
 /** Node request → Web `Request`, as a Node server in front of a fetch-style handler does. */
 async function toWebRequest(req: IncomingMessage): Promise<Request> {
   const chunks: Buffer[] = [];
@@ -124,21 +135,35 @@ async function toWebRequest(req: IncomingMessage): Promise<Request> {
     body: req.method === 'GET' || req.method === 'HEAD' ? null : new Uint8Array(Buffer.concat(chunks)),
   });
 }
-server.on('request', (req, res) => {
-  void (async () => {
-    const response = await handle(await toWebRequest(req));
-    const body = Buffer.from(await response.arrayBuffer());
-    if (response.status === 200) callbacks++;
-    else {
-      callbacksRefused++;
-      firstRefusal ??= `HTTP ${response.status}: ${body.toString('utf8').slice(0, 200)}`;
-    }
-    res.writeHead(response.status).end(body);
-  })().catch((error: unknown) => {
-    fail(error);
-    res.writeHead(500).end();
+if (webHttp) {
+  server.on('request', (req, res) => {
+    void (async () => {
+      const response = await handle(await toWebRequest(req));
+      const body = Buffer.from(await response.arrayBuffer());
+      if (response.status === 200) callbacks++;
+      else {
+        callbacksRefused++;
+        firstRefusal ??= `HTTP ${response.status}: ${body.toString('utf8').slice(0, 200)}`;
+      }
+      res.writeHead(response.status).end(body);
+    })().catch((error: unknown) => {
+      fail(error);
+      res.writeHead(500).end();
+    });
   });
-});
+} else {
+  const listener = toNodeListener(handle, { origin: base, onError: fail });
+  server.on('request', (req, res) => {
+    res.once('finish', () => {
+      if (res.statusCode === 200) callbacks++;
+      else {
+        callbacksRefused++;
+        firstRefusal ??= `HTTP ${res.statusCode}`;
+      }
+    });
+    listener(req, res);
+  });
+}
 
 // As tests/postgres/worker-process.ts does: nudge the worker every second, so one failed transaction
 // never leaves it waiting for a command in this process.

@@ -25,7 +25,9 @@
  * queue's length and at ~600 jobs/s a million would take half an hour), BENCH_WORKERS (4),
  * BENCH_POOL_MAX (8 per worker), BENCH_BATCH (500), BENCH_CONCURRENCY (64 sends in flight per
  * worker), BENCH_GW_CONCURRENCY (8), BENCH_MAX_SECONDS (stop the campaign run then and report it as
- * partial: rates over the delivered part; exits non-zero), BENCH_END_BY (the same at an ISO time), BENCH_CPU_PROFILE=<folder> (a V8 CPU profile of every worker's
+ * partial: rates over the delivered part; exits non-zero), BENCH_END_BY (the same at an ISO time), BENCH_HTTP=web (the
+ * workers' HTTP the Web way, undici `fetch` and a Web `Request`/`Response` per callback, instead of
+ * campaign-lifecycle/node's `nodeFetch` and `toNodeListener`), BENCH_CPU_PROFILE=<folder> (a V8 CPU profile of every worker's
  * timed section, for bench/cpu-profile-summary.ts), BENCH_ONLY=ours|baseline, BENCH_AUTOVACUUM=off (do not
  * emulate autovacuum's defaults on a server that runs without it; see `emulateAutovacuum`),
  * (BENCH_PENDING_INDEX is gone: the partial index it added is migration 6 of the adapter.)
@@ -225,7 +227,8 @@ const figures: Record<string, unknown> = {
   n: N,
   baselineN: BASELINE_N,
   workers: WORKERS,
-  transportFetch: env.BENCH_FETCH === 'node' ? 'node:http (bench/node-http-fetch.ts)' : 'globalThis.fetch',
+  // The workers' HTTP: campaign-lifecycle/node (nodeFetch + toNodeListener) or the Web way (undici + Request/Response).
+  http: env.BENCH_HTTP === 'web' ? 'web' : 'node',
   loadAverageAtStart: os.loadavg(),
 };
 const rssRows: Row[] = [];

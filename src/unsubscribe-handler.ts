@@ -6,7 +6,14 @@
  */
 import { isOutreachError, OutreachError } from './errors.js';
 import { escapeHtml } from './internal/encoding.js';
-import { readBodyWithLimit, reportingRejections, type WebhookRejection } from './internal/http.js';
+import type { WebhookRejection } from './internal/http.js';
+import {
+  type RawRequest,
+  type RawResponse,
+  rawText,
+  reportingRawRejections,
+  webHandler,
+} from './internal/raw-handler.js';
 import type { Clock } from './ports/clock.js';
 import type { EventSink, ProviderEvent } from './provider-events.js';
 import { type UnsubscribeTokenPayload, verifyUnsubscribeToken } from './templates/unsubscribe-token.js';
@@ -36,15 +43,12 @@ const ONE_CLICK_VALUE = 'One-Click';
 // The token is a credential in the URL: keep it out of caches and out of Referer headers.
 const PRIVATE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
 
-function text(status: number, body: string, headers: Record<string, string> = {}): Response {
-  return new Response(body, {
-    status,
-    headers: { 'content-type': 'text/plain; charset=utf-8', ...PRIVATE, ...headers },
-  });
+function text(status: number, body: string, headers: Record<string, string> = {}): RawResponse {
+  return rawText(status, body, { ...PRIVATE, ...headers });
 }
 
-function html(body: string): Response {
-  return new Response(body, { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', ...PRIVATE } });
+function html(body: string): RawResponse {
+  return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8', ...PRIVATE }, body };
 }
 
 function page(title: string, inner: string): string {
@@ -105,7 +109,7 @@ export function unsubscribeHandler(options: UnsubscribeHandlerOptions): (request
     options.confirmationHtml ?? page('You are unsubscribed', '<p>You will not receive these emails any more.</p>');
   const now = () => (options.clock ? options.clock.now() : Date.now());
 
-  const handle = async (request: Request): Promise<Response> => {
+  const handle = async (request: RawRequest): Promise<RawResponse> => {
     const method = request.method.toUpperCase();
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
       return text(405, 'Open the unsubscribe link in a browser, or POST List-Unsubscribe=One-Click to it.', {
@@ -139,9 +143,9 @@ export function unsubscribeHandler(options: UnsubscribeHandlerOptions): (request
       );
     }
 
-    const raw = await readBodyWithLimit(request, maxBodyBytes);
+    const raw = await request.body(maxBodyBytes);
     if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
-    const form = await formFields(raw, request.headers.get('content-type') ?? '');
+    const form = await formFields(raw, request.header('content-type') ?? '');
     if (form?.get(ONE_CLICK_KEY) !== ONE_CLICK_VALUE) {
       return text(400, `A one-click unsubscribe POST carries the body ${ONE_CLICK_KEY}=${ONE_CLICK_VALUE}.`);
     }
@@ -175,5 +179,5 @@ export function unsubscribeHandler(options: UnsubscribeHandlerOptions): (request
     }
     return html(confirmation);
   };
-  return reportingRejections('unsubscribe', handle, options.onReject);
+  return webHandler(reportingRawRejections('unsubscribe', handle, options.onReject));
 }

@@ -3,7 +3,14 @@
  */
 import type { Clock, EventSink } from 'campaign-lifecycle';
 import { isOutreachError } from 'campaign-lifecycle';
-import { readBodyWithLimit, reportingRejections, type WebhookRejection } from '../../src/internal/http.js';
+import type { WebhookRejection } from '../../src/internal/http.js';
+import {
+  type RawRequest,
+  type RawResponse,
+  reportingRawRejections,
+  rawText as text,
+  webHandler,
+} from '../../src/internal/raw-handler.js';
 import { parseSendgridEvents } from './sendgrid-events.js';
 import {
   importSendgridPublicKey,
@@ -30,10 +37,6 @@ export interface SendgridWebhookHandlerOptions {
   readonly onReject?: ((rejection: WebhookRejection) => void) | undefined;
 }
 
-function text(status: number, body: string): Response {
-  return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
-}
-
 /**
  * A `(Request) => Promise<Response>` handler for SendGrid's Signed Event Webhook. It answers 405
  * for a method other than POST, 413 for a body over `maxBodyBytes` (before parsing), 401 with no
@@ -51,14 +54,12 @@ export function sendgridWebhookHandler(
 ): (request: Request) => Promise<Response> {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   let key: Promise<CryptoKey | null> | undefined;
-  const handle = async (request: Request): Promise<Response> => {
-    if (request.method !== 'POST') {
-      return new Response('SendGrid webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
-    }
-    const raw = await readBodyWithLimit(request, maxBodyBytes);
+  const handle = async (request: RawRequest): Promise<RawResponse> => {
+    if (request.method !== 'POST') return text(405, 'SendGrid webhooks are POST requests.', { allow: 'POST' });
+    const raw = await request.body(maxBodyBytes);
     if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
-    const signature = request.headers.get(SENDGRID_SIGNATURE_HEADER);
-    const timestamp = request.headers.get(SENDGRID_TIMESTAMP_HEADER);
+    const signature = request.header(SENDGRID_SIGNATURE_HEADER);
+    const timestamp = request.header(SENDGRID_TIMESTAMP_HEADER);
     if (!signature || !timestamp)
       return text(401, `Missing ${SENDGRID_SIGNATURE_HEADER} or ${SENDGRID_TIMESTAMP_HEADER}.`);
     key ??= importSendgridPublicKey(options.publicKey);
@@ -89,10 +90,11 @@ export function sendgridWebhookHandler(
         return text(500, 'The events could not be recorded; SendGrid will retry.');
       }
     }
-    return new Response(JSON.stringify({ received: events.length, skipped: parsed.rejected.length }), {
+    return {
       status: 200,
       headers: { 'content-type': 'application/json' },
-    });
+      body: JSON.stringify({ received: events.length, skipped: parsed.rejected.length }),
+    };
   };
-  return reportingRejections('sendgrid', handle, options.onReject);
+  return webHandler(reportingRawRejections('sendgrid', handle, options.onReject));
 }

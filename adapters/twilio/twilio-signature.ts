@@ -86,8 +86,11 @@ function withLegacyQuerystring(url: string): string {
  * The URLs twilio-node accepts a signature for, without repeats: the URL as received first (the form
  * Twilio most often signed, so one HMAC usually decides), then the others in twilio-node's order.
  */
-function candidateUrls(url: string): string[] {
-  const out = new Set([url, removePort(url), addPort(url)]);
+/** The URL as given first (what Twilio signs in the usual case), the other forms only when asked for. */
+function* candidateUrls(url: string): Generator<string> {
+  yield url;
+  const seen = new Set([url]);
+  const more = [removePort(url), addPort(url)];
   let normalized: string | undefined;
   try {
     normalized = new URL(url).toString();
@@ -97,9 +100,13 @@ function candidateUrls(url: string): string[] {
   if (normalized !== undefined) {
     const without = removePort(normalized);
     const withPort = addPort(normalized);
-    for (const u of [without, withPort, withLegacyQuerystring(without), withLegacyQuerystring(withPort)]) out.add(u);
+    more.push(without, withPort, withLegacyQuerystring(without), withLegacyQuerystring(withPort));
   }
-  return [...out];
+  for (const u of more) {
+    if (seen.has(u)) continue;
+    seen.add(u);
+    yield u;
+  }
 }
 
 function groupParams(params: TwilioParams): Map<string, string[]> {

@@ -5,7 +5,14 @@
 import type { EventSink, ProviderEvent } from 'campaign-lifecycle';
 import { isOutreachError, OutreachError } from 'campaign-lifecycle';
 import { escapeHtml } from '../../src/internal/encoding.js';
-import { readBodyWithLimit, reportingRejections, type WebhookRejection } from '../../src/internal/http.js';
+import type { WebhookRejection } from '../../src/internal/http.js';
+import {
+  type RawRequest,
+  type RawResponse,
+  reportingRawRejections,
+  rawText as text,
+  webHandler,
+} from '../../src/internal/raw-handler.js';
 import {
   isTwilioInbound,
   parseTwilioInbound,
@@ -47,6 +54,9 @@ export interface TwilioWebhookHandlerOptions {
   readonly helpReply?: string | { readonly twiml: string } | undefined;
 }
 
+/** One decoder for every request (it keeps no state between whole-buffer calls). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 /** Twilio's most characters in one message body. */
 const MAX_BODY = 1600;
@@ -74,13 +84,11 @@ function helpTwiml(help: TwilioWebhookHandlerOptions['helpReply']): string | und
   return twiml;
 }
 
-function twimlResponse(twiml: string): Response {
-  return new Response(twiml, { status: 200, headers: { 'content-type': 'text/xml; charset=utf-8' } });
+function twimlResponse(twiml: string): RawResponse {
+  return { status: 200, headers: { 'content-type': 'text/xml; charset=utf-8' }, body: twiml };
 }
 
-function text(status: number, body: string): Response {
-  return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
-}
+const EMPTY_OK: RawResponse = { status: 200, headers: {}, body: null };
 
 function signedUrl(requestUrl: string, publicUrl: string | undefined): string {
   if (publicUrl === undefined) return requestUrl;
@@ -119,13 +127,11 @@ export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (req
   const verify = createTwilioVerifier(options.authToken);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
   const help = helpTwiml(options.helpReply);
-  const handle = async (request: Request): Promise<Response> => {
-    if (request.method !== 'POST') {
-      return new Response('Twilio webhooks are POST requests.', { status: 405, headers: { allow: 'POST' } });
-    }
-    const raw = await readBodyWithLimit(request, maxBodyBytes);
+  const handle = async (request: RawRequest): Promise<RawResponse> => {
+    if (request.method !== 'POST') return text(405, 'Twilio webhooks are POST requests.', { allow: 'POST' });
+    const raw = await request.body(maxBodyBytes);
     if (raw === null) return text(413, `The body is over the ${maxBodyBytes}-byte limit.`);
-    const signature = request.headers.get('x-twilio-signature');
+    const signature = request.header('x-twilio-signature');
     if (!signature) return text(401, 'Missing X-Twilio-Signature.');
     let url: string;
     try {
@@ -135,11 +141,11 @@ export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (req
     }
     let body: string;
     try {
-      body = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      body = UTF8.decode(raw);
     } catch {
       return text(400, 'The body is not UTF-8.');
     }
-    const isJson = (request.headers.get('content-type') ?? '').toLowerCase().includes('application/json');
+    const isJson = (request.header('content-type') ?? '').toLowerCase().includes('application/json');
     const form = isJson ? undefined : new URLSearchParams(body);
     const ok = await verify({ url, signature, ...(form ? { params: form } : { rawBody: raw }) });
     if (!ok) return text(401, 'The X-Twilio-Signature does not match this request.');
@@ -169,7 +175,7 @@ export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (req
         events = withTwilioOptOut(
           parseTwilioStatusCallback(fields!, {
             url,
-            idempotencyToken: request.headers.get('i-twilio-idempotency-token'),
+            idempotencyToken: request.header('i-twilio-idempotency-token'),
           }),
         );
       } else {
@@ -188,7 +194,7 @@ export function twilioWebhookHandler(options: TwilioWebhookHandlerOptions): (req
         return text(500, 'The events could not be recorded; Twilio will retry.');
       }
     }
-    return inbound ? twimlResponse(answer) : new Response(null, { status: 200 });
+    return inbound ? twimlResponse(answer) : EMPTY_OK;
   };
-  return reportingRejections('twilio', handle, options.onReject);
+  return webHandler(reportingRawRejections('twilio', handle, options.onReject));
 }

@@ -1,7 +1,9 @@
 /**
  * A webhook server on `node:http`: Twilio status callbacks and inbound STOP replies, SendGrid's
  * signed Event Webhook and the email unsubscribe link all reach the engine through the library's
- * web `(Request) => Response` handlers, and the engine's worker runs in the same process.
+ * web `(Request) => Response` handlers, served by `toNodeListener` (campaign-lifecycle/node: no Web
+ * `Request`/`Response` built per call), and the engine's worker runs in the same process. The real
+ * transports send with `nodeFetch` (keep-alive `node:http`/`node:https`).
  *
  * Run: npx tsx examples/webhook-server/webhook-server.ts
  *
@@ -13,9 +15,8 @@
  * - `SENDGRID_WEBHOOK_PUBLIC_KEY`: the Signed Event Webhook verification key (the route is off without it)
  * - `UNSUBSCRIBE_SECRET`: signs the unsubscribe links (at least 32 characters)
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import {
   createOutreach,
@@ -26,6 +27,7 @@ import {
   unsubscribeHandler,
 } from 'campaign-lifecycle';
 import { memoryStorage } from 'campaign-lifecycle/memory';
+import { type NodeListener, nodeFetch, toNodeListener } from 'campaign-lifecycle/node';
 import { sendgridTransport, sendgridWebhookHandler } from 'campaign-lifecycle/sendgrid';
 import { simulatedEmailCarrier, simulatedSmsCarrier } from 'campaign-lifecycle/testing';
 import { twilioTransport, twilioWebhookHandler } from 'campaign-lifecycle/twilio';
@@ -59,34 +61,6 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-type WebHandler = (request: Request) => Promise<Response>;
-
-/** Turns a Node request into a web `Request`, the body streamed as received (the handlers bound its size). */
-function toWebRequest(req: IncomingMessage, base: string): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
-  }
-  const method = req.method ?? 'GET';
-  const hasBody = method !== 'GET' && method !== 'HEAD';
-  return new Request(new URL(req.url ?? '/', base), {
-    method,
-    headers,
-    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
-  } as RequestInit);
-}
-
-/** Writes a web `Response` back through Node's response. */
-async function sendWebResponse(response: Response, res: ServerResponse, head: boolean): Promise<void> {
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  res.writeHead(response.status, headers);
-  res.end(head ? undefined : Buffer.from(await response.arrayBuffer()));
-}
-
 /**
  * Starts the webhook server and the engine's worker. Routes: `POST /webhooks/twilio` (status
  * callbacks and inbound STOP/START), `POST /webhooks/sendgrid` (Event Webhook), `GET|POST
@@ -96,43 +70,54 @@ async function sendWebResponse(response: Response, res: ServerResponse, head: bo
  */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const { outreach } = options;
-  const routes = new Map<string, WebHandler>();
+  const routes = new Map<string, NodeListener>();
+  // A handler throws only on a bug or a misconfiguration: log it; the listener answers 500 so the provider retries.
+  const onError = (error: unknown) => console.error('[webhook-server]', error);
   routes.set(
     '/webhooks/twilio',
-    twilioWebhookHandler({ outreach, authToken: options.twilioAuthToken, publicUrl: options.publicUrl }),
+    toNodeListener(
+      twilioWebhookHandler({ outreach, authToken: options.twilioAuthToken, publicUrl: options.publicUrl }),
+      {
+        onError,
+      },
+    ),
   );
   if (options.sendgridPublicKey) {
     routes.set(
       '/webhooks/sendgrid',
-      sendgridWebhookHandler({
-        outreach,
-        publicKey: options.sendgridPublicKey,
-        maxAgeSeconds: 600,
-        clock: outreach.clock,
-      }),
+      toNodeListener(
+        sendgridWebhookHandler({
+          outreach,
+          publicKey: options.sendgridPublicKey,
+          maxAgeSeconds: 600,
+          clock: outreach.clock,
+        }),
+        { onError },
+      ),
     );
   }
   if (options.unsubscribeSecret) {
     routes.set(
       '/unsubscribe',
-      unsubscribeHandler({ outreach, secret: options.unsubscribeSecret, clock: outreach.clock }),
+      toNodeListener(unsubscribeHandler({ outreach, secret: options.unsubscribeSecret, clock: outreach.clock }), {
+        onError,
+      }),
     );
   }
-  routes.set('/health', async () => Response.json({ ok: true, worker: outreach.worker.running }));
+  routes.set('/health', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ok: true, worker: outreach.worker.running }));
+  });
 
   let base = '';
   const server = http.createServer((req, res) => {
-    const request = toWebRequest(req, base);
-    const handler = routes.get(new URL(request.url).pathname);
-    const answer = handler ? handler(request) : Promise.resolve(new Response('Not found.', { status: 404 }));
-    answer
-      .then((response) => sendWebResponse(response, res, req.method === 'HEAD'))
-      .catch((error: unknown) => {
-        // A handler throws only on a bug or a misconfiguration: log it, answer 500 so the provider retries.
-        console.error('[webhook-server]', error);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end('Internal error.');
-      });
+    const path = (req.url ?? '/').split('?')[0] as string;
+    const listener = routes.get(path);
+    if (listener) listener(req, res);
+    else {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Not found.');
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -156,6 +141,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 /** Builds an engine from the environment: real providers when their credentials are set, simulated carriers otherwise. */
 export function outreachFromEnv(env: NodeJS.ProcessEnv, publicUrl: string): Outreach {
   const clock = systemClock;
+  // One keep-alive agent pool for both providers' APIs.
+  const fetch = nodeFetch();
   const sms: SmsTransport =
     env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN
       ? twilioTransport({
@@ -163,12 +150,14 @@ export function outreachFromEnv(env: NodeJS.ProcessEnv, publicUrl: string): Outr
           authToken: env.TWILIO_AUTH_TOKEN,
           from: env.TWILIO_FROM,
           statusCallbackUrl: `${publicUrl}/webhooks/twilio`,
+          fetch,
         })
       : simulatedSmsCarrier({ clock });
   const email: EmailTransport = env.SENDGRID_API_KEY
     ? sendgridTransport({
         apiKey: env.SENDGRID_API_KEY,
         ...(env.SENDGRID_FROM ? { from: { email: env.SENDGRID_FROM } } : {}),
+        fetch,
       })
     : simulatedEmailCarrier({ clock });
   return createOutreach({

@@ -226,36 +226,3 @@ export interface WebhookRejection {
   /** The request path (no query string: it may carry an unsubscribe token). */
   readonly path: string;
 }
-
-/**
- * Wraps a web handler so that every 4xx answer is reported to `onReject` (by default a
- * `console.warn` line) with its reason: a refused webhook is never silent.
- */
-export function reportingRejections(
-  handler: string,
-  handle: (request: Request) => Promise<Response>,
-  onReject: ((rejection: WebhookRejection) => void) | undefined,
-): (request: Request) => Promise<Response> {
-  const report =
-    onReject ??
-    ((r: WebhookRejection) =>
-      console.warn(
-        `[campaign-lifecycle] ${r.handler} webhook refused ${r.method} ${r.path} with ${r.status}: ${r.reason}`,
-      ));
-  return async (request) => {
-    const response = await handle(request);
-    if (response.status >= 400 && response.status < 500) {
-      let path = '';
-      try {
-        path = new URL(request.url).pathname;
-      } catch {}
-      const reason = clip(await response.clone().text(), 500);
-      try {
-        report({ handler, status: response.status, reason, method: request.method, path });
-      } catch {
-        // A throwing logger must not turn a refusal into a 500.
-      }
-    }
-    return response;
-  };
-}

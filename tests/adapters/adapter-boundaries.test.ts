@@ -36,6 +36,18 @@ describe('adapter boundaries', () => {
     },
   );
 
+  it('should let adapters/node import only node: built-ins, its own files and src/internal (no core value)', () => {
+    const found = importsOf('adapters/node');
+    expect(found.length).toBeGreaterThan(3);
+    const stray = found.filter(
+      ({ specifier }) =>
+        !/^node:[\w/]+$/.test(specifier) &&
+        !/^\.\/[\w-]+\.js$/.test(specifier) &&
+        !/^\.\.\/\.\.\/src\/internal\/[\w-]+\.js$/.test(specifier),
+    );
+    expect(stray).toEqual([]);
+  });
+
   it('should keep src/internal free of every other import', () => {
     const stray = importsOf('src/internal').filter(({ specifier }) => !/^\.\/[\w-]+\.js$/.test(specifier));
     expect(stray).toEqual([]);

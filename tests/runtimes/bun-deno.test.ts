@@ -1,6 +1,6 @@
 /**
  * Bun and Deno smoke runs, with the binaries their npm packages (devDependencies `bun` and `deno`)
- * carry: each imports every built entry (`campaign-lifecycle`, `/memory`, `/postgres`, `/testing`,
+ * carry: each imports every built entry (`campaign-lifecycle`, `/memory`, `/postgres`, `/testing`, `/node`,
  * `/twilio`, `/sendgrid`) and runs the README quick start. They read dist/, so they run after
  * `npm run build` (CI builds before testing) and are skipped, saying why, when dist/ or a binary is
  * missing.
@@ -60,9 +60,30 @@ function check(lines: string[]) {
   expect(result).toBe('complete 2 1');
 }
 
-for (const [name, args] of [
-  ['bun', ['run', 'smoke.ts']],
-  ['deno', ['run', '--allow-read', '--allow-env', 'smoke.ts']],
+/** campaign-lifecycle/node where node:http exists: a Twilio handler served by toNodeListener, called with nodeFetch. */
+const NODE_ENTRY_SCRIPT = `import http from 'node:http';
+import { nodeFetch, toNodeListener } from 'campaign-lifecycle/node';
+import { twilioWebhookHandler } from 'campaign-lifecycle/twilio';
+const outreach = { ingest: async () => ({ applied: 0, duplicates: 0, ignored: 0, unmatched: 0 }) };
+const server = http.createServer(toNodeListener(twilioWebhookHandler({ outreach, authToken: 't', onReject: () => {} })));
+server.listen(0, '127.0.0.1', async () => {
+  const url = \`http://127.0.0.1:\${(server.address() as { port: number }).port}/twilio\`;
+  const f = nodeFetch();
+  const forged = await f(url, { method: 'POST', body: 'MessageSid=SM1&MessageStatus=sent', headers: { 'x-twilio-signature': 'bad' } });
+  const get = await f(url);
+  console.log(forged.status, get.status, get.headers.get('allow'));
+  server.close();
+  process.exit(0);
+});
+`;
+
+for (const [name, args, nodeArgs] of [
+  ['bun', ['run', 'smoke.ts'], ['run', 'node-entry.ts']],
+  [
+    'deno',
+    ['run', '--allow-read', '--allow-env', 'smoke.ts'],
+    ['run', '--allow-read', '--allow-env', '--allow-net', 'node-entry.ts'],
+  ],
 ] as const) {
   const path = binary(name);
   const reason = !built
@@ -75,5 +96,13 @@ for (const [name, args] of [
       writeFileSync(join(dir, 'smoke.ts'), smokeScript());
       check(run(path as string, [...args]));
     });
+
+    it.skipIf(reason !== '')(
+      `should serve a handler with toNodeListener and call it with nodeFetch under ${name}`,
+      () => {
+        writeFileSync(join(dir, 'node-entry.ts'), NODE_ENTRY_SCRIPT);
+        expect(run(path as string, [...nodeArgs])).toEqual(['401 405 POST']);
+      },
+    );
   });
 }

@@ -9,6 +9,7 @@ import { memoryStorage } from 'campaign-lifecycle/memory';
 import { createUnsubscribeToken } from 'campaign-lifecycle/templates';
 import { createFakeClock, simulatedEmailCarrier } from 'campaign-lifecycle/testing';
 import { describe, expect, it } from 'vitest';
+import { asServed } from '../support/loopback-http.js';
 
 const SECRET = 'unsubscribe-secret-for-tests-0123';
 const BASE = 'https://example.org/unsubscribe';
@@ -48,7 +49,7 @@ const oneClick = (url: string, body: BodyInit = 'List-Unsubscribe=One-Click', co
 
 function setup(options: { fail?: boolean; confirmationHtml?: string; pageTitle?: string; maxBodyBytes?: number } = {}) {
   const outreach = recordingSink(options.fail);
-  const handle = unsubscribeHandler({ outreach, secret: SECRET, clock: { now: () => NOW }, ...options });
+  const handle = asServed(unsubscribeHandler({ outreach, secret: SECRET, clock: { now: () => NOW }, ...options }));
   return { outreach, handle };
 }
 
@@ -254,7 +255,7 @@ describe('sendgrid: unsubscribe handler with the engine', () => {
       channel: 'email',
       address: ada.to,
     });
-    const handle = unsubscribeHandler({ outreach, secret: SECRET, clock });
+    const handle = asServed(unsubscribeHandler({ outreach, secret: SECRET, clock }));
     return { outreach, campaignId: c.id, ada, handle, link: linkFor(token) };
   }
 

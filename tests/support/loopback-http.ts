@@ -1,10 +1,29 @@
 /**
  * Real HTTP servers on 127.0.0.1 for adapter tests: a scripted provider API that records every
  * request, a web `(Request) => Response` handler served over node:http, and a closed port.
+ *
+ * A web handler is served one of two ways: by default the node request is streamed into a Web
+ * `Request` here (what any Node server in front of a fetch-style handler does); after
+ * {@link useNodeListener}, by `toNodeListener` of `campaign-lifecycle/node`, which calls our handlers'
+ * raw form. tests/adapters/node/handlers-through-node.test.ts runs the handler test files again that way.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { toNodeListener } from 'campaign-lifecycle/node';
+import { afterAll } from 'vitest';
+
+let nodeListener = false;
+
+/** From now on (in this test file), web handlers are served by `toNodeListener`. */
+export function useNodeListener(): void {
+  nodeListener = true;
+}
+
+/** How web handlers are served in this test file. */
+export function servedBy(): 'web' | 'node' {
+  return nodeListener ? 'node' : 'web';
+}
 
 /** One request the fake provider received. */
 export interface RecordedRequest {
@@ -84,6 +103,11 @@ export async function closedPortUrl(): Promise<string> {
 export async function serveWebHandler(
   handler: (request: Request) => Promise<Response>,
 ): Promise<{ url: string; close: () => Promise<void> }> {
+  if (nodeListener) {
+    const server = http.createServer(toNodeListener(handler));
+    const url = await listen(server);
+    return { url, close: () => shut(server) };
+  }
   const server = http.createServer(async (req, res) => {
     const headers = new Headers();
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
@@ -103,4 +127,34 @@ export async function serveWebHandler(
   });
   const url = await listen(server);
   return { url, close: () => shut(server) };
+}
+
+const opened: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  await Promise.all(opened.splice(0).map((close) => close()));
+});
+
+/**
+ * The handler itself, or, after {@link useNodeListener}, the handler as reached over loopback HTTP
+ * through `toNodeListener`: each `Request` is sent to the server (its path and query on the loopback
+ * origin, its method, headers and body) and the answer comes back as a `Response`.
+ */
+export function asServed(handler: (request: Request) => Promise<Response>): (request: Request) => Promise<Response> {
+  if (!nodeListener) return handler;
+  let server: Promise<{ url: string; close: () => Promise<void> }> | undefined;
+  return async (request) => {
+    if (server === undefined) {
+      server = serveWebHandler(handler);
+      opened.push(async () => (await server)?.close());
+    }
+    const { url } = await server;
+    const target = new URL(request.url);
+    const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+    return fetch(`${url}${target.pathname}${target.search}`, {
+      method: request.method,
+      headers: request.headers,
+      redirect: 'manual',
+      ...(hasBody ? { body: await request.arrayBuffer() } : {}),
+    });
+  };
 }
