@@ -7,9 +7,10 @@ import {
   type MessageStatus,
   OutreachError,
 } from 'campaign-lifecycle';
-import { F64Column, flat, Interner, RefColumn, U16Column, U32Column } from './columns.js';
+import { F64Column, Interner, U16Column, U32Column } from './columns.js';
 import { getOrCreate } from './get-or-create.js';
 import { LogRows } from './log-rows.js';
+import { PackedColumn, RowIndex } from './packed-strings.js';
 import { SlotsById } from './slots-by-id.js';
 import type { Undo, UndoLog } from './undo-log.js';
 
@@ -27,14 +28,14 @@ interface StateList {
 
 /**
  * Messages and their event logs in columns: a message is a row number (a slot), each field a typed
- * column (or a column of string references for ids, addresses and provider ids), names and campaign
- * ids interned; a log entry is a row of the log columns, linked to the next entry of its message.
+ * column (ids, addresses and provider ids packed into numbers where they have a known shape, see
+ * `packed-strings.ts`), names and campaign ids interned; a log entry is a row of the log columns, linked to the next entry of its message.
  * Records are built when read and taken apart when written, so the heap holds no object per message
  * or per log entry. Log details are kept as JSON text (what Postgres keeps), equal texts shared.
  *
  * The indexes: slot by id; per campaign, slots in id order (paging); per campaign and machine state,
  * a doubly linked list of slots in the order they entered the state (claims take the oldest); per
- * channel, slot by provider id.
+ * channel, slot by provider id. The id indexes are hash tables of slot numbers ({@link RowIndex}).
  */
 export class CompactMessageStore {
   /** Statuses, states, channels, reasons, event names: few, bounded by the engine. */
@@ -42,14 +43,15 @@ export class CompactMessageStore {
   /** Campaign ids, scopes, provider codes. */
   private readonly values = new Interner();
 
-  private readonly slotOf = new Map<string, number>();
   private readonly freeSlots: number[] = [];
   private slots = 0;
 
-  private readonly id = new RefColumn<string>();
-  private readonly contactId = new RefColumn<string>();
-  private readonly to = new RefColumn<string>();
-  private readonly providerId = new RefColumn<string>();
+  private readonly id = new PackedColumn('id');
+  private readonly contactId = new PackedColumn('id');
+  private readonly to = new PackedColumn('address');
+  private readonly providerId = new PackedColumn('id');
+  /** Live slots by message id. */
+  private readonly slotOf = new RowIndex(this.id);
   private readonly campaign = new U32Column();
   private readonly scope = new U32Column();
   private readonly code = new U32Column();
@@ -76,8 +78,8 @@ export class CompactMessageStore {
   private readonly byCampaign = new Map<number, SlotsById>();
   /** Per campaign, per state (both interned), the slots in that state. */
   private readonly stateLists = new Map<number, Map<number, StateList>>();
-  /** Per channel (interned), slot by provider message id. */
-  private readonly byProviderId = new Map<number, Map<string, number>>();
+  /** Per channel (interned), slot by provider message id (the latest message given that id). */
+  private readonly byProviderId = new Map<number, RowIndex>();
 
   private log = new LogRows();
   /** Rows no list reaches any more (the logs of deleted campaigns), reclaimed by compaction. */
@@ -87,17 +89,9 @@ export class CompactMessageStore {
   /** Recent detail texts, so equal details share one string. */
   private detailTexts = new Map<string, string>();
 
-  /**
-   * @param contactStrings The stored id and address of a contact, when it has this id and address:
-   *   a message then shares those strings instead of holding its own.
-   */
   constructor(
     private readonly undo: UndoLog,
     private readonly keepLog: boolean,
-    private readonly contactStrings: (
-      contactId: string,
-      address: string,
-    ) => readonly [string, string] | undefined = () => undefined,
   ) {}
 
   // ── rows ─────────────────────────────────────────────────────────────────
@@ -144,16 +138,13 @@ export class CompactMessageStore {
     const state = names.number(m.state);
     const channel = names.number(m.channel);
     const pid = m.context.providerMessageId;
-    const oldPid = fresh ? undefined : this.providerId.get(slot);
-    // The stored strings are flat copies (or the contact's), so the engine's own can be collected.
-    const storedPid = pid === null ? undefined : pid === oldPid ? oldPid : flat(pid);
     if (fresh) {
       this.stateAppend(campaign, state, slot);
-      if (storedPid !== undefined) this.providerIndex(channel).set(storedPid, slot);
-      this.id.set(slot, flat(m.id));
-      const shared = this.contactStrings(m.contactId, m.to);
-      this.contactId.set(slot, shared ? shared[0] : flat(m.contactId));
-      this.to.set(slot, shared ? shared[1] : flat(m.to));
+      this.id.set(slot, m.id);
+      this.contactId.set(slot, m.contactId);
+      this.to.set(slot, m.to);
+      this.providerId.set(slot, pid);
+      if (pid !== null) this.providerIndexAdd(channel, slot, pid);
     } else {
       const oldCampaign = this.campaign.get(slot);
       const oldState = this.state.get(slot);
@@ -162,19 +153,16 @@ export class CompactMessageStore {
         this.stateAppend(campaign, state, slot);
       }
       const oldChannel = this.channel.get(slot);
-      if (oldPid !== storedPid || oldChannel !== channel) {
-        if (oldPid !== undefined) {
-          const index = this.byProviderId.get(oldChannel);
-          if (index?.get(oldPid) === slot) index.delete(oldPid);
-        }
-        if (storedPid !== undefined) this.providerIndex(channel).set(storedPid, slot);
+      // Most updates keep the provider id: the index is touched only when it or the channel changed.
+      if (oldChannel !== channel || !this.providerId.rowEquals(slot, pid)) {
+        if (this.providerId.has(slot)) this.byProviderId.get(oldChannel)?.remove(slot);
+        this.providerId.set(slot, pid);
+        if (pid !== null) this.providerIndexAdd(channel, slot, pid);
       }
-      // Most updates keep these: the stored strings stay unless the text changed.
-      if (this.contactId.get(slot) !== m.contactId) this.contactId.set(slot, flat(m.contactId));
-      if (this.to.get(slot) !== m.to) this.to.set(slot, flat(m.to));
+      if (!this.contactId.rowEquals(slot, m.contactId)) this.contactId.set(slot, m.contactId);
+      if (!this.to.rowEquals(slot, m.to)) this.to.set(slot, m.to);
     }
     const c = m.context;
-    this.providerId.set(slot, storedPid);
     this.campaign.set(slot, campaign);
     this.scope.set(slot, this.values.number(m.scope));
     this.code.set(slot, this.values.number(c.code));
@@ -192,16 +180,20 @@ export class CompactMessageStore {
     this.updatedAt.set(slot, m.updatedAt);
   }
 
-  private providerIndex(channel: number): Map<string, number> {
-    return getOrCreate(this.byProviderId, channel, () => new Map<string, number>());
+  /** Indexes `slot` (its provider id `pid` already in the column) in place of any message with that id. */
+  private providerIndexAdd(channel: number, slot: number, pid: string): void {
+    const index = getOrCreate(this.byProviderId, channel, () => new RowIndex(this.providerId));
+    const holder = index.first(pid);
+    if (holder !== 0) index.remove(holder);
+    index.add(slot);
   }
 
   /** Takes a new message into a free slot (or `slot`, to put a removed one back), with the log its id already has. */
   private add(m: MessageRecord, slot = this.freeSlots.pop() ?? ++this.slots): number {
     this.write(slot, m, true);
-    this.slotOf.set(this.id.get(slot) as string, slot);
+    this.slotOf.add(slot);
     getOrCreate(this.byCampaign, this.campaign.get(slot), () => new SlotsById(this.id)).add(slot);
-    const orphan = this.orphanLogs.get(m.id);
+    const orphan = this.orphanLogs.size === 0 ? undefined : this.orphanLogs.get(m.id);
     if (orphan) {
       this.orphanLogs.delete(m.id);
       this.logHead.set(slot, orphan.head);
@@ -219,18 +211,13 @@ export class CompactMessageStore {
    * log may still name it. Its log is kept as an orphan when `keepLog`.
    */
   private drop(slot: number, keepLog: boolean, free: boolean): void {
-    const id = this.id.get(slot) as string;
     const campaign = this.campaign.get(slot);
     this.stateRemove(campaign, this.state.get(slot), slot);
-    const pid = this.providerId.get(slot);
-    if (pid !== undefined) {
-      const index = this.byProviderId.get(this.channel.get(slot));
-      if (index?.get(pid) === slot) index.delete(pid);
-    }
+    if (this.providerId.has(slot)) this.byProviderId.get(this.channel.get(slot))?.remove(slot);
     this.byCampaign.get(campaign)?.remove(slot);
     const head = this.logHead.get(slot);
-    if (keepLog && head !== 0) this.orphanLogs.set(id, { head, tail: this.logTail.get(slot) });
-    this.slotOf.delete(id);
+    if (keepLog && head !== 0) this.orphanLogs.set(this.id.get(slot) as string, { head, tail: this.logTail.get(slot) });
+    this.slotOf.remove(slot);
     if (free) this.free(slot);
   }
 
@@ -267,8 +254,11 @@ export class CompactMessageStore {
 
   insert(rows: readonly MessageRecord[]): void {
     for (const m of rows) {
-      if (this.slotOf.has(m.id)) throw new OutreachError('CONFLICT', `Message ${m.id} already exists.`);
+      if (this.slotOf.first(m.id) !== 0) throw new OutreachError('CONFLICT', `Message ${m.id} already exists.`);
     }
+    // The id index keeps one slot per id: a batch naming an id twice is refused as a whole.
+    if (rows.length > 1 && new Set(rows.map((m) => m.id)).size !== rows.length)
+      throw new OutreachError('CONFLICT', 'Messages of one insert share an id.');
     const added: number[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) added[i] = this.add(rows[i] as MessageRecord);
     this.undo.record(() => {
@@ -276,14 +266,14 @@ export class CompactMessageStore {
     });
   }
   get(id: string): MessageRecord | undefined {
-    const slot = this.slotOf.get(id);
-    return slot === undefined ? undefined : this.read(slot);
+    const slot = this.slotOf.first(id);
+    return slot === 0 ? undefined : this.read(slot);
   }
   getMany(ids: readonly string[]): MessageRecord[] {
     const out: MessageRecord[] = [];
     for (const id of ids) {
-      const slot = this.slotOf.get(id);
-      if (slot !== undefined) out.push(this.read(slot));
+      const slot = this.slotOf.first(id);
+      if (slot !== 0) out.push(this.read(slot));
     }
     return out;
   }
@@ -293,8 +283,8 @@ export class CompactMessageStore {
     const index = n === undefined ? undefined : this.byProviderId.get(n);
     if (!index) return out;
     for (const pid of providerIds) {
-      const slot = index.get(pid);
-      if (slot !== undefined) out.set(pid, this.read(slot));
+      const slot = index.first(pid);
+      if (slot !== 0) out.set(pid, this.read(slot));
     }
     return out;
   }
@@ -314,8 +304,8 @@ export class CompactMessageStore {
     const prevs: MessageRecord[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const m = rows[i] as MessageRecord;
-      const slot = this.slotOf.get(m.id);
-      if (slot === undefined) throw new OutreachError('NOT_FOUND', `Message ${m.id} does not exist.`);
+      const slot = this.slotOf.first(m.id);
+      if (slot === 0) throw new OutreachError('NOT_FOUND', `Message ${m.id} does not exist.`);
       slots[i] = slot;
       prevs[i] = this.read(slot);
       this.write(slot, m, false);
@@ -373,8 +363,8 @@ export class CompactMessageStore {
         this.values.number(e.campaignId),
         this.detailText(e.detail),
       );
-      const slot = this.slotOf.get(e.messageId);
-      if (slot !== undefined) {
+      const slot = this.slotOf.first(e.messageId);
+      if (slot !== 0) {
         const tail = this.logTail.get(slot);
         if (tail === 0) this.logHead.set(slot, n);
         else log.next.set(tail, n);
@@ -395,8 +385,8 @@ export class CompactMessageStore {
         const id = (entries[i] as MessageLogEntry).messageId;
         const tail = prevTails[i] as number;
         if (tail !== 0) log.next.set(tail, 0);
-        const slot = this.slotOf.get(id);
-        if (slot !== undefined) {
+        const slot = this.slotOf.first(id);
+        if (slot !== 0) {
           if (tail === 0) this.logHead.set(slot, 0);
           this.logTail.set(slot, tail);
           continue;
@@ -411,8 +401,8 @@ export class CompactMessageStore {
   }
 
   listLog(messageId: string): MessageLogEntry[] {
-    const slot = this.slotOf.get(messageId);
-    let n = slot === undefined ? (this.orphanLogs.get(messageId)?.head ?? 0) : this.logHead.get(slot);
+    const slot = this.slotOf.first(messageId);
+    let n = slot === 0 ? (this.orphanLogs.get(messageId)?.head ?? 0) : this.logHead.get(slot);
     const out: MessageLogEntry[] = [];
     const names = this.names;
     const log = this.log;
@@ -447,9 +437,9 @@ export class CompactMessageStore {
     const old = this.log;
     const fresh = new LogRows();
     for (let slot = 1; slot <= this.slots; slot++) {
-      const id = this.id.get(slot);
       // Live slots only: a slot removed by this transaction is freed by a commit callback still to run.
-      if (id === undefined || this.slotOf.get(id) !== slot || this.logHead.get(slot) === 0) continue;
+      if (this.logHead.get(slot) === 0 || !this.id.has(slot)) continue;
+      if (this.slotOf.first(this.id.get(slot) as string) !== slot) continue;
       const [head, tail] = fresh.copyList(old, this.logHead.get(slot));
       this.logHead.set(slot, head);
       this.logTail.set(slot, tail);
