@@ -49,6 +49,8 @@ function setup(keepLog: boolean, compact: boolean, outcome: SmsOutcome) {
     receiptDelay: 0,
     limits: { concurrency: CONCURRENCY },
     decide: () => outcome,
+    // No per-message log, send counts or remembered outcomes: a real transport keeps none of them.
+    record: false,
   });
   // Count the provider events the carrier reports, on their way to the engine.
   let providerEvents = 0;

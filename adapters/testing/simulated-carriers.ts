@@ -93,6 +93,15 @@ export interface SimulatedCarrierOptions<O extends { kind: string }> extends Car
   receiptDelay?: Duration;
   /** Limits the engine honours. */
   limits?: TransportLimits;
+  /**
+   * Keep what the carrier saw per message: {@link SimulatedCarrier.log}, {@link SimulatedCarrier.sends}
+   * and each message's outcome for its next attempt. Turn off for runs of a million messages, where
+   * this bookkeeping outweighs the storage: `log` and `sends` then stay empty (`sendCalls` still
+   * counts), and a resent message's outcome is chosen again (the same one from `byAddress` or a
+   * `decide` that looks only at the message; a fresh draw from `mix`).
+   * @defaultValue true
+   */
+  record?: boolean;
 }
 
 /** A simulated carrier: a transport plus what it saw. */
@@ -117,7 +126,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function chooser<O extends { kind: string }>(script: CarrierScript<O>, fallback: O) {
+function chooser<O extends { kind: string }>(script: CarrierScript<O>, fallback: O, remember: boolean) {
   const random = seededRandom(script.seed ?? 1);
   const mix = script.mix ?? [];
   const total = mix.reduce((s, [w]) => s + w, 0);
@@ -141,7 +150,7 @@ function chooser<O extends { kind: string }>(script: CarrierScript<O>, fallback:
       o ??= (mix[mix.length - 1] as readonly [number, O])[1];
     }
     o ??= fallback;
-    chosen.set(m.messageId, o);
+    if (remember) chosen.set(m.messageId, o);
     return o;
   };
 }
@@ -173,7 +182,7 @@ function createReporter(clock: Clock) {
   };
 }
 
-function recorder() {
+function recorder(keep: boolean) {
   const sends = new Map<string, number>();
   const log: { at: number; messageId: string; to: string; outcome: SendResult['outcome'] }[] = [];
   let calls = 0;
@@ -185,6 +194,7 @@ function recorder() {
     },
     note(at: number, messageId: string, to: string, outcome: SendResult['outcome']) {
       calls++;
+      if (!keep) return;
       log.push({ at, messageId, to, outcome });
       if (outcome !== 'presend' && outcome !== 'rejected') sends.set(messageId, (sends.get(messageId) ?? 0) + 1);
     },
@@ -264,9 +274,9 @@ export function simulatedSmsCarrier(options: SimulatedCarrierOptions<SmsOutcome>
   const { clock } = options;
   const latency = toMs(options.latency ?? '2s');
   const receipt = toMs(options.receiptDelay ?? '5s');
-  const choose = chooser(options, { kind: 'delivered' });
+  const choose = chooser(options, { kind: 'delivered' }, options.record ?? true);
   const reporter = createReporter(clock);
-  const rec = recorder();
+  const rec = recorder(options.record ?? true);
   let seq = 0;
 
   const status = (messageId: string, providerMessageId: string, rest: Partial<ProviderEvent> & { status: string }) =>
@@ -378,9 +388,9 @@ export function simulatedEmailCarrier(
   const { clock } = options;
   const latency = toMs(options.latency ?? '2s');
   const receipt = toMs(options.receiptDelay ?? '5s');
-  const choose = chooser(options, { kind: 'delivered' });
+  const choose = chooser(options, { kind: 'delivered' }, options.record ?? true);
   const reporter = createReporter(clock);
-  const rec = recorder();
+  const rec = recorder(options.record ?? true);
   let seq = 0;
 
   const ev = (messageId: string, id: string, rest: Record<string, unknown> & { status: string }) =>
