@@ -14,8 +14,8 @@ export class CompactContactStore {
   private readonly campaigns = new Interner();
   private readonly freeSlots: number[] = [];
   private slots = 0;
-  private readonly id = new PackedColumn('id');
-  private readonly address = new PackedColumn('address');
+  private readonly id = new PackedColumn('id', true);
+  private readonly address = new PackedColumn('address', true);
   /** Live slots by contact id. */
   private readonly slotOf = new RowIndex(this.id);
   /** Per contact, its list of field names (interned, joined by NUL), or 0: fields kept as an object. */

@@ -31,7 +31,7 @@ interface StateList {
  * column (ids, addresses and provider ids packed into numbers where they have a known shape, see
  * `packed-strings.ts`), names and campaign ids interned; a log entry is a row of the log columns, linked to the next entry of its message.
  * Records are built when read and taken apart when written, so the heap holds no object per message
- * or per log entry. Log details are kept as JSON text (what Postgres keeps), equal texts shared.
+ * or per log entry. Log details are kept as JSON text (what Postgres keeps), each distinct text once.
  *
  * The indexes: slot by id; per campaign, slots in id order (paging); per campaign and machine state,
  * a doubly linked list of slots in the order they entered the state (claims take the oldest); per
@@ -46,10 +46,10 @@ export class CompactMessageStore {
   private readonly freeSlots: number[] = [];
   private slots = 0;
 
-  private readonly id = new PackedColumn('id');
+  private readonly id = new PackedColumn('id', true);
   private readonly contactId = new PackedColumn('id');
   private readonly to = new PackedColumn('address');
-  private readonly providerId = new PackedColumn('id');
+  private readonly providerId = new PackedColumn('id', true);
   /** Live slots by message id. */
   private readonly slotOf = new RowIndex(this.id);
   private readonly campaign = new U32Column();
@@ -86,8 +86,6 @@ export class CompactMessageStore {
   private deadLogRows = 0;
   /** Logs of message ids that have no message (the port allows them). */
   private readonly orphanLogs = new Map<string, LogList>();
-  /** Recent detail texts, so equal details share one string. */
-  private detailTexts = new Map<string, string>();
 
   constructor(
     private readonly undo: UndoLog,
@@ -337,16 +335,6 @@ export class CompactMessageStore {
 
   // ── the event log ────────────────────────────────────────────────────────
 
-  private detailText(detail: Readonly<Record<string, unknown>> | undefined): string | undefined {
-    if (detail === undefined) return undefined;
-    const text = JSON.stringify(detail);
-    const known = this.detailTexts.get(text);
-    if (known !== undefined) return known;
-    if (this.detailTexts.size >= 1024) this.detailTexts = new Map();
-    this.detailTexts.set(text, text);
-    return text;
-  }
-
   appendLog(entries: readonly MessageLogEntry[]): void {
     if (!this.keepLog || entries.length === 0) return;
     const log = this.log;
@@ -361,7 +349,7 @@ export class CompactMessageStore {
         this.names.number(e.to),
         e.changed,
         this.values.number(e.campaignId),
-        this.detailText(e.detail),
+        e.detail === undefined ? undefined : JSON.stringify(e.detail),
       );
       const slot = this.slotOf.first(e.messageId);
       if (slot !== 0) {

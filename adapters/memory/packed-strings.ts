@@ -42,8 +42,10 @@ const isLower = (c: number) => c >= 97 && c <= 122;
 const isLetter = (c: number) => isLower(c) || (c >= 65 && c <= 90);
 
 /**
- * A column of strings, most of them packed. `parse` reads a string into the column's scratch key
- * (no allocation); `hashKey`, `rowEqualsKey` and `compareRowToKey` then use it.
+ * A column of strings, most of them packed. `key` takes a string to look up (its hash, from its
+ * characters, kept per row when the column is `hashed`), `rowEqualsKey` then compares a row with it:
+ * against the row's recently read string if there is one, else against the key parsed once (no
+ * allocation).
  */
 export class PackedColumn {
   private readonly width: number;
@@ -62,12 +64,19 @@ export class PackedColumn {
   private readonly cacheRow = new Uint32Array(CACHE);
   private readonly cacheString: (string | undefined)[] = new Array<string | undefined>(CACHE).fill(undefined);
 
-  /** The scratch key: its tag (0 when the string was not parsed), words, and the string when `OTHER`. */
+  /** Per row, the hash of its string (a `hashed` column: one a {@link RowIndex} looks up). */
+  private readonly hashes: Uint32Array[] = [];
+
+  /** The scratch key: the string, and once parsed its tag and words. */
+  private keyString = '';
+  private keyParsed = false;
   private keyTag = NONE;
   private readonly keyWords = new Uint32Array(4);
-  private keyString = '';
 
-  constructor(private readonly kind: PackedKind) {
+  constructor(
+    private readonly kind: PackedKind,
+    private readonly hashed = false,
+  ) {
     this.width = kind === 'id' ? 4 : 2;
   }
 
@@ -77,6 +86,7 @@ export class PackedColumn {
       this.tags.push(new Uint8Array(SIZE));
       this.words.push(new Uint32Array(SIZE * this.width));
       this.others.push(undefined);
+      if (this.hashed) this.hashes.push(new Uint32Array(SIZE));
     }
     return c;
   }
@@ -88,6 +98,8 @@ export class PackedColumn {
    * string whose shape and prefix have no tag (and `intern` is false or the tags ran out) is `OTHER`.
    */
   private parse(s: string, intern: boolean): void {
+    this.keyString = s;
+    this.keyParsed = true;
     const w = this.keyWords;
     let shape = '';
     let cut = 0;
@@ -109,7 +121,6 @@ export class PackedColumn {
       }
     }
     this.keyTag = OTHER;
-    this.keyString = s;
   }
 
   /** The tag of `shape` with the prefix `s.slice(0, cut)`, interned when `intern` and there is room; 0 when none. */
@@ -135,15 +146,9 @@ export class PackedColumn {
 
   /** Reads `s` as a key to look up; returns its hash. */
   key(s: string): number {
-    this.parse(s, false);
-    return this.hashKey();
-  }
-
-  private hashKey(): number {
-    if (this.keyTag === OTHER) return hashString(this.keyString);
-    let h = this.keyTag;
-    for (let i = 0; i < this.width; i++) h = Math.imul(h ^ (this.keyWords[i] as number), 0x9e3779b1) ^ (h >>> 15);
-    return mix(h);
+    this.keyString = s;
+    this.keyParsed = false;
+    return hashString(s);
   }
 
   // ── rows ─────────────────────────────────────────────────────────────────
@@ -166,6 +171,10 @@ export class PackedColumn {
     }
     this.parse(s, true);
     tags[i] = this.keyTag;
+    if (this.hashed) (this.hashes[c] as Uint32Array)[i] = hashString(s);
+    // A string just written is read again soon (the engine moves a message on in steps).
+    this.cacheRow[slot] = row;
+    this.cacheString[slot] = s;
     if (this.keyTag === OTHER) {
       let list = others;
       if (list === undefined) {
@@ -214,21 +223,14 @@ export class PackedColumn {
 
   /** The hash of the string in `row` (the hash `key` gives for it). */
   hashRow(row: number): number {
-    const c = row >>> SHIFT;
-    const i = row & MASK;
-    const tag = (this.tags[c] as Uint8Array)[i] as number;
-    if (tag === OTHER) return hashString((this.others[c] as string[])[i] as string);
-    const words = this.words[c] as Uint32Array;
-    const at = i * this.width;
-    let h = tag;
-    for (let k = 0; k < this.width; k++) h = Math.imul(h ^ (words[at + k] as number), 0x9e3779b1) ^ (h >>> 15);
-    return mix(h);
+    if (this.hashed) return (this.hashes[row >>> SHIFT] as Uint32Array)[row & MASK] as number;
+    return hashString(this.get(row) ?? '');
   }
 
   /** Whether `row` holds `s` (`null` and `undefined`: nothing). */
   rowEquals(row: number, s: string | null | undefined): boolean {
     if (s === null || s === undefined) return !this.has(row);
-    this.parse(s, false);
+    this.key(s);
     return this.rowEqualsKey(row);
   }
 
@@ -237,6 +239,10 @@ export class PackedColumn {
     const c = row >>> SHIFT;
     const i = row & MASK;
     const tag = (this.tags[c] as Uint8Array)[i] as number;
+    if (tag === NONE) return false;
+    const slot = row & (CACHE - 1);
+    if (this.cacheRow[slot] === row) return this.cacheString[slot] === this.keyString;
+    if (!this.keyParsed) this.parse(this.keyString, false);
     if (tag !== this.keyTag) return false;
     if (tag === OTHER) return (this.others[c] as string[])[i] === this.keyString;
     const words = this.words[c] as Uint32Array;
@@ -437,10 +443,11 @@ export class RowIndex {
     const column = this.column;
     const table = this.table;
     const mask = table.length - 1;
-    for (let i = column.key(s) & mask; ; i = (i + 1) & mask) {
+    const h = column.key(s);
+    for (let i = h & mask; ; i = (i + 1) & mask) {
       const row = table[i] as number;
       if (row === 0) return 0;
-      if (column.rowEqualsKey(row)) return row;
+      if (column.hashRow(row) === h && column.rowEqualsKey(row)) return row;
     }
   }
 
