@@ -14,6 +14,9 @@ import { PackedColumn, RowIndex } from './packed-strings.js';
 import { SlotsById } from './slots-by-id.js';
 import type { Undo, UndoLog } from './undo-log.js';
 
+/** How many numbers {@link CompactMessageStore.snapshot} keeps of a row. */
+const SNAPSHOT = 15;
+
 /** The first and last entry of one message's log (0: none). */
 interface LogList {
   head: number;
@@ -297,20 +300,101 @@ export class CompactMessageStore {
     }
     return out;
   }
+  /**
+   * Writes new versions of messages. The undo entry keeps each row's previous values as numbers (15
+   * a row, in one array) and only the strings the write changes: a transaction that moves a million
+   * messages (a campaign's run) holds no object per message until it commits.
+   */
   update(rows: readonly MessageRecord[]): void {
-    const slots: number[] = new Array(rows.length);
-    const prevs: MessageRecord[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
+    const n = rows.length;
+    const slots = new Uint32Array(n);
+    const prev = new Float64Array(n * SNAPSHOT);
+    /** Per row, the contact id, address and provider id before the write, where it changed them. */
+    let prevStrings: (string | null | undefined)[] | undefined;
+    for (let i = 0; i < n; i++) {
       const m = rows[i] as MessageRecord;
       const slot = this.slotOf.first(m.id);
       if (slot === 0) throw new OutreachError('NOT_FOUND', `Message ${m.id} does not exist.`);
       slots[i] = slot;
-      prevs[i] = this.read(slot);
+      this.snapshot(slot, prev, i * SNAPSHOT);
+      const contactChanged = !this.contactId.rowEquals(slot, m.contactId);
+      const toChanged = !this.to.rowEquals(slot, m.to);
+      const pidChanged = !this.providerId.rowEquals(slot, m.context.providerMessageId);
+      if (contactChanged || toChanged || pidChanged) {
+        prevStrings ??= new Array<string | null | undefined>(n * 3).fill(undefined);
+        if (contactChanged) prevStrings[i * 3] = this.contactId.get(slot) as string;
+        if (toChanged) prevStrings[i * 3 + 1] = this.to.get(slot) as string;
+        if (pidChanged) prevStrings[i * 3 + 2] = this.providerId.get(slot) ?? null;
+      }
       this.write(slot, m, false);
     }
     this.undo.record(() => {
-      for (let i = rows.length - 1; i >= 0; i--) this.write(slots[i] as number, prevs[i] as MessageRecord, false);
+      for (let i = n - 1; i >= 0; i--) {
+        const slot = slots[i] as number;
+        this.write(slot, this.fromSnapshot(slot, prev, i * SNAPSHOT, prevStrings, i * 3), false);
+      }
     });
+  }
+
+  /** Copies the row's numeric fields into `out` from `at` (see {@link fromSnapshot}). */
+  private snapshot(slot: number, out: Float64Array, at: number): void {
+    out[at] = this.campaign.get(slot);
+    out[at + 1] = this.scope.get(slot);
+    out[at + 2] = this.code.get(slot);
+    out[at + 3] = this.channel.get(slot);
+    out[at + 4] = this.contextChannel.get(slot);
+    out[at + 5] = this.status.get(slot);
+    out[at + 6] = this.state.get(slot);
+    out[at + 7] = this.reason.get(slot);
+    out[at + 8] = this.attempts.get(slot);
+    out[at + 9] = this.deferrals.get(slot);
+    out[at + 10] = this.firstDeferredAt.get(slot);
+    out[at + 11] = this.contextUpdatedAt.get(slot);
+    out[at + 12] = this.dueAt.get(slot);
+    out[at + 13] = this.createdAt.get(slot);
+    out[at + 14] = this.updatedAt.get(slot);
+  }
+
+  /**
+   * The record a {@link snapshot} was taken of: its numbers, and its strings as the row holds them now
+   * unless `strings` has the one from before (undone newest first, the row is as that write left it).
+   */
+  private fromSnapshot(
+    slot: number,
+    v: Float64Array,
+    at: number,
+    strings: readonly (string | null | undefined)[] | undefined,
+    si: number,
+  ): MessageRecord {
+    const names = this.names;
+    const contactId = strings?.[si];
+    const to = strings?.[si + 1];
+    const pid = strings?.[si + 2];
+    const firstDeferredAt = v[at + 10] as number;
+    const dueAt = v[at + 12] as number;
+    return {
+      id: this.id.get(slot) as string,
+      campaignId: this.values.string(v[at] as number) as string,
+      contactId: contactId ?? (this.contactId.get(slot) as string),
+      scope: this.values.string(v[at + 1] as number) as string,
+      channel: names.string(v[at + 3] as number) as Channel,
+      to: to ?? (this.to.get(slot) as string),
+      status: names.string(v[at + 5] as number) as MessageStatus,
+      state: names.string(v[at + 6] as number) as string,
+      context: {
+        channel: names.string(v[at + 4] as number) as Channel,
+        attempts: v[at + 8] as number,
+        reason: names.string(v[at + 7] as number) as FailureReasonId | null,
+        code: this.values.string(v[at + 2] as number),
+        providerMessageId: pid === undefined ? (this.providerId.get(slot) ?? null) : pid,
+        firstDeferredAt: Number.isNaN(firstDeferredAt) ? null : firstDeferredAt,
+        deferrals: v[at + 9] as number,
+        ...(Number.isNaN(dueAt) ? {} : { dueAt: dueAt === Number.NEGATIVE_INFINITY ? null : dueAt }),
+        updatedAt: v[at + 11] as number,
+      },
+      createdAt: v[at + 13] as number,
+      updatedAt: v[at + 14] as number,
+    };
   }
   list(campaignId: string, filter: MessageFilter): MessageRecord[] {
     const out: MessageRecord[] = [];
@@ -339,10 +423,14 @@ export class CompactMessageStore {
     if (!this.keepLog || entries.length === 0) return;
     const log = this.log;
     const start = log.count;
-    const prevTails: number[] = new Array(entries.length);
-    for (let i = 0; i < entries.length; i++) {
+    const n = entries.length;
+    // What the undo needs, as numbers: each entry's slot (0: an orphan log, found by id) and the tail before it.
+    const slots = new Uint32Array(n);
+    const prevTails = new Uint32Array(n);
+    let orphanIds: Map<number, string> | undefined;
+    for (let i = 0; i < n; i++) {
       const e = entries[i] as MessageLogEntry;
-      const n = log.append(
+      const row = log.append(
         e.at,
         this.names.number(e.event),
         this.names.number(e.from),
@@ -352,33 +440,36 @@ export class CompactMessageStore {
         e.detail === undefined ? undefined : JSON.stringify(e.detail),
       );
       const slot = this.slotOf.first(e.messageId);
+      slots[i] = slot;
       if (slot !== 0) {
         const tail = this.logTail.get(slot);
-        if (tail === 0) this.logHead.set(slot, n);
-        else log.next.set(tail, n);
-        this.logTail.set(slot, n);
+        if (tail === 0) this.logHead.set(slot, row);
+        else log.next.set(tail, row);
+        this.logTail.set(slot, row);
         prevTails[i] = tail;
       } else {
+        orphanIds ??= new Map();
+        orphanIds.set(i, e.messageId);
         const list = getOrCreate(this.orphanLogs, e.messageId, () => ({ head: 0, tail: 0 }));
-        if (list.tail === 0) list.head = n;
-        else log.next.set(list.tail, n);
+        if (list.tail === 0) list.head = row;
+        else log.next.set(list.tail, row);
         prevTails[i] = list.tail;
-        list.tail = n;
+        list.tail = row;
       }
     }
     this.undo.record(() => {
-      // Undone newest first, so each message's list is as this append left it: found again by id
-      // (a rollback may have moved it between a slot and the orphans since).
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const id = (entries[i] as MessageLogEntry).messageId;
+      // Undone newest first: each message's list is as this append left it, in the same slot (or
+      // still an orphan: a message inserted since adopted it, and was dropped again, log and all).
+      for (let i = n - 1; i >= 0; i--) {
         const tail = prevTails[i] as number;
         if (tail !== 0) log.next.set(tail, 0);
-        const slot = this.slotOf.first(id);
+        const slot = slots[i] as number;
         if (slot !== 0) {
           if (tail === 0) this.logHead.set(slot, 0);
           this.logTail.set(slot, tail);
           continue;
         }
+        const id = orphanIds?.get(i) as string;
         const list = this.orphanLogs.get(id);
         if (!list) continue;
         if (tail === 0) this.orphanLogs.delete(id);
