@@ -132,8 +132,12 @@ export class CompactMessageStore {
     return { dueAt: dueAt === Number.NEGATIVE_INFINITY ? null : dueAt };
   }
 
-  /** Writes a message into its slot with its indexes; `fresh` when the slot was empty. */
-  private write(slot: number, m: MessageRecord, fresh: boolean): void {
+  /**
+   * Writes a message into its slot with its indexes; `fresh` when the slot was empty. `changed`: which
+   * of the contact id (1), address (2) and provider id (4) differ from the row's, when the caller
+   * knows (-1: compare here).
+   */
+  private write(slot: number, m: MessageRecord, fresh: boolean, changed = -1): void {
     const names = this.names;
     const campaign = this.values.number(m.campaignId);
     const state = names.number(m.state);
@@ -154,14 +158,16 @@ export class CompactMessageStore {
         this.stateAppend(campaign, state, slot);
       }
       const oldChannel = this.channel.get(slot);
+      const differs = (bit: number, column: PackedColumn, s: string | null) =>
+        changed < 0 ? !column.rowEquals(slot, s) : (changed & bit) !== 0;
       // Most updates keep the provider id: the index is touched only when it or the channel changed.
-      if (oldChannel !== channel || !this.providerId.rowEquals(slot, pid)) {
+      if (oldChannel !== channel || differs(4, this.providerId, pid)) {
         if (this.providerId.has(slot)) this.byProviderId.get(oldChannel)?.remove(slot);
         this.providerId.set(slot, pid);
         if (pid !== null) this.providerIndexAdd(channel, slot, pid);
       }
-      if (!this.contactId.rowEquals(slot, m.contactId)) this.contactId.set(slot, m.contactId);
-      if (!this.to.rowEquals(slot, m.to)) this.to.set(slot, m.to);
+      if (differs(1, this.contactId, m.contactId)) this.contactId.set(slot, m.contactId);
+      if (differs(2, this.to, m.to)) this.to.set(slot, m.to);
     }
     const c = m.context;
     this.campaign.set(slot, campaign);
@@ -326,7 +332,7 @@ export class CompactMessageStore {
         if (toChanged) prevStrings[i * 3 + 1] = this.to.get(slot) as string;
         if (pidChanged) prevStrings[i * 3 + 2] = this.providerId.get(slot) ?? null;
       }
-      this.write(slot, m, false);
+      this.write(slot, m, false, (contactChanged ? 1 : 0) | (toChanged ? 2 : 0) | (pidChanged ? 4 : 0));
     }
     this.undo.record(() => {
       for (let i = n - 1; i >= 0; i--) {
