@@ -16,6 +16,43 @@ import type { Undo, UndoLog } from './undo-log.js';
 
 /** How many numbers {@link CompactMessageStore.snapshot} keeps of a row. */
 const SNAPSHOT = 15;
+/** How many rows' records the store keeps at most (direct-mapped by slot; a power of two). */
+const RECORDS = 1 << 14;
+
+/** Whether the string `bit` of `changed` names differs from `slot`'s in `column` (`changed` < 0: compare). */
+const differs = (changed: number, bit: number, column: PackedColumn, slot: number, s: string | null) =>
+  changed < 0 ? !column.rowEquals(slot, s) : (changed & bit) !== 0;
+
+/**
+ * A message's context from its columns' values (`firstDeferredAt` NaN: `null`; `dueAt` NaN: absent,
+ * -Infinity: `null`). One object literal per case, keys in the order the engine writes them: no spread.
+ */
+function contextOf(
+  channel: Channel,
+  attempts: number,
+  reason: FailureReasonId | null,
+  code: string | null,
+  providerMessageId: string | null,
+  firstDeferredAt: number,
+  deferrals: number,
+  dueAt: number,
+  updatedAt: number,
+): MessageRecord['context'] {
+  const deferredAt = Number.isNaN(firstDeferredAt) ? null : firstDeferredAt;
+  if (Number.isNaN(dueAt))
+    return { channel, attempts, reason, code, providerMessageId, firstDeferredAt: deferredAt, deferrals, updatedAt };
+  return {
+    channel,
+    attempts,
+    reason,
+    code,
+    providerMessageId,
+    firstDeferredAt: deferredAt,
+    deferrals,
+    dueAt: dueAt === Number.NEGATIVE_INFINITY ? null : dueAt,
+    updatedAt,
+  };
+}
 
 /** The first and last entry of one message's log (0: none). */
 interface LogList {
@@ -84,6 +121,23 @@ export class CompactMessageStore {
   /** Per channel (interned), slot by provider message id (the latest message given that id). */
   private readonly byProviderId = new Map<number, RowIndex>();
 
+  /**
+   * The records of rows written or read lately, direct-mapped by slot: the engine reads a message
+   * again soon after writing it (the send result after the dispatch), and gets the record it wrote, as
+   * the object layout gives it, instead of a new one decoded from the columns.
+   */
+  private readonly recordSlot = new Uint32Array(RECORDS);
+  private readonly records: (MessageRecord | undefined)[] = new Array<MessageRecord | undefined>(RECORDS).fill(
+    undefined,
+  );
+
+  /**
+   * Slots by the id strings this store handed out lately (read or inserted): the engine gives the same
+   * string back in its writes, and a `Map` finds it by the hash V8 keeps in the string, where
+   * {@link slotOf} would hash and compare its characters. Entries leave with their slot's message.
+   */
+  private readonly recentSlots = new Map<string, number>();
+
   private log = new LogRows();
   /** Rows no list reaches any more (the logs of deleted campaigns), reclaimed by compaction. */
   private deadLogRows = 0;
@@ -98,8 +152,42 @@ export class CompactMessageStore {
   // ── rows ─────────────────────────────────────────────────────────────────
 
   private read(slot: number): MessageRecord {
+    const at = slot & (RECORDS - 1);
+    if (this.recordSlot[at] === slot) {
+      const cached = this.records[at];
+      if (cached !== undefined) return cached;
+    }
+    const record = this.decode(slot);
+    this.remember(slot, record);
+    this.rememberSlot(record.id, slot);
+    return record;
+  }
+
+  private rememberSlot(id: string, slot: number): void {
+    if (this.recentSlots.size >= 2 * RECORDS) this.recentSlots.clear();
+    this.recentSlots.set(id, slot);
+  }
+
+  /** The live slot of message `id`, or 0. */
+  private slotFor(id: string): number {
+    return this.recentSlots.get(id) ?? this.slotOf.first(id);
+  }
+
+  /** Keeps `record` as the row's (read or just written). */
+  private remember(slot: number, record: MessageRecord | undefined): void {
+    const at = slot & (RECORDS - 1);
+    this.recordSlot[at] = record === undefined ? 0 : slot;
+    this.records[at] = record;
+  }
+
+  /** Forgets the row's record (its slot is emptied). */
+  private forget(slot: number): void {
+    if (this.recordSlot[slot & (RECORDS - 1)] === slot) this.remember(slot, undefined);
+  }
+
+  /** The record in `slot`, built from its columns. */
+  private decode(slot: number): MessageRecord {
     const names = this.names;
-    const firstDeferredAt = this.firstDeferredAt.get(slot);
     return {
       id: this.id.get(slot) as string,
       campaignId: this.values.string(this.campaign.get(slot)) as string,
@@ -109,27 +197,20 @@ export class CompactMessageStore {
       to: this.to.get(slot) as string,
       status: names.string(this.status.get(slot)) as MessageStatus,
       state: names.string(this.state.get(slot)) as string,
-      context: {
-        channel: names.string(this.contextChannel.get(slot)) as Channel,
-        attempts: this.attempts.get(slot),
-        reason: names.string(this.reason.get(slot)) as FailureReasonId | null,
-        code: this.values.string(this.code.get(slot)),
-        providerMessageId: this.providerId.get(slot) ?? null,
-        firstDeferredAt: Number.isNaN(firstDeferredAt) ? null : firstDeferredAt,
-        deferrals: this.deferrals.get(slot),
-        ...this.readDueAt(slot),
-        updatedAt: this.contextUpdatedAt.get(slot),
-      },
+      context: contextOf(
+        names.string(this.contextChannel.get(slot)) as Channel,
+        this.attempts.get(slot),
+        names.string(this.reason.get(slot)) as FailureReasonId | null,
+        this.values.string(this.code.get(slot)),
+        this.providerId.get(slot) ?? null,
+        this.firstDeferredAt.get(slot),
+        this.deferrals.get(slot),
+        this.dueAt.get(slot),
+        this.contextUpdatedAt.get(slot),
+      ),
       createdAt: this.createdAt.get(slot),
       updatedAt: this.updatedAt.get(slot),
     };
-  }
-
-  /** `context.dueAt` as it was written: absent, `null` or a time. */
-  private readDueAt(slot: number): { dueAt?: number | null } {
-    const dueAt = this.dueAt.get(slot);
-    if (Number.isNaN(dueAt)) return {};
-    return { dueAt: dueAt === Number.NEGATIVE_INFINITY ? null : dueAt };
   }
 
   /**
@@ -158,16 +239,14 @@ export class CompactMessageStore {
         this.stateAppend(campaign, state, slot);
       }
       const oldChannel = this.channel.get(slot);
-      const differs = (bit: number, column: PackedColumn, s: string | null) =>
-        changed < 0 ? !column.rowEquals(slot, s) : (changed & bit) !== 0;
       // Most updates keep the provider id: the index is touched only when it or the channel changed.
-      if (oldChannel !== channel || differs(4, this.providerId, pid)) {
+      if (oldChannel !== channel || differs(changed, 4, this.providerId, slot, pid)) {
         if (this.providerId.has(slot)) this.byProviderId.get(oldChannel)?.remove(slot);
         this.providerId.set(slot, pid);
         if (pid !== null) this.providerIndexAdd(channel, slot, pid);
       }
-      if (differs(1, this.contactId, m.contactId)) this.contactId.set(slot, m.contactId);
-      if (differs(2, this.to, m.to)) this.to.set(slot, m.to);
+      if (differs(changed, 1, this.contactId, slot, m.contactId)) this.contactId.set(slot, m.contactId);
+      if (differs(changed, 2, this.to, slot, m.to)) this.to.set(slot, m.to);
     }
     const c = m.context;
     this.campaign.set(slot, campaign);
@@ -185,6 +264,7 @@ export class CompactMessageStore {
     this.dueAt.set(slot, c.dueAt === undefined ? Number.NaN : c.dueAt === null ? Number.NEGATIVE_INFINITY : c.dueAt);
     this.createdAt.set(slot, m.createdAt);
     this.updatedAt.set(slot, m.updatedAt);
+    this.remember(slot, m);
   }
 
   /** Indexes `slot` (its provider id `pid` already in the column) in place of any message with that id. */
@@ -199,6 +279,7 @@ export class CompactMessageStore {
   private add(m: MessageRecord, slot = this.freeSlots.pop() ?? ++this.slots): number {
     this.write(slot, m, true);
     this.slotOf.add(slot);
+    this.rememberSlot(m.id, slot);
     getOrCreate(this.byCampaign, this.campaign.get(slot), () => new SlotsById(this.id)).add(slot);
     const orphan = this.orphanLogs.size === 0 ? undefined : this.orphanLogs.get(m.id);
     if (orphan) {
@@ -225,10 +306,13 @@ export class CompactMessageStore {
     const head = this.logHead.get(slot);
     if (keepLog && head !== 0) this.orphanLogs.set(this.id.get(slot) as string, { head, tail: this.logTail.get(slot) });
     this.slotOf.remove(slot);
+    if (this.recentSlots.size > 0) this.recentSlots.delete(this.id.get(slot) as string);
+    this.forget(slot);
     if (free) this.free(slot);
   }
 
   private free(slot: number): void {
+    this.forget(slot);
     this.id.set(slot, undefined);
     this.contactId.set(slot, undefined);
     this.to.set(slot, undefined);
@@ -261,7 +345,7 @@ export class CompactMessageStore {
 
   insert(rows: readonly MessageRecord[]): void {
     for (const m of rows) {
-      if (this.slotOf.first(m.id) !== 0) throw new OutreachError('CONFLICT', `Message ${m.id} already exists.`);
+      if (this.slotFor(m.id) !== 0) throw new OutreachError('CONFLICT', `Message ${m.id} already exists.`);
     }
     // The id index keeps one slot per id: a batch naming an id twice is refused as a whole.
     if (rows.length > 1 && new Set(rows.map((m) => m.id)).size !== rows.length)
@@ -273,13 +357,13 @@ export class CompactMessageStore {
     });
   }
   get(id: string): MessageRecord | undefined {
-    const slot = this.slotOf.first(id);
+    const slot = this.slotFor(id);
     return slot === 0 ? undefined : this.read(slot);
   }
   getMany(ids: readonly string[]): MessageRecord[] {
     const out: MessageRecord[] = [];
     for (const id of ids) {
-      const slot = this.slotOf.first(id);
+      const slot = this.slotFor(id);
       if (slot !== 0) out.push(this.read(slot));
     }
     return out;
@@ -319,7 +403,7 @@ export class CompactMessageStore {
     let prevStrings: (string | null | undefined)[] | undefined;
     for (let i = 0; i < n; i++) {
       const m = rows[i] as MessageRecord;
-      const slot = this.slotOf.first(m.id);
+      const slot = this.slotFor(m.id);
       if (slot === 0) throw new OutreachError('NOT_FOUND', `Message ${m.id} does not exist.`);
       slots[i] = slot;
       this.snapshot(slot, prev, i * SNAPSHOT);
@@ -376,8 +460,6 @@ export class CompactMessageStore {
     const contactId = strings?.[si];
     const to = strings?.[si + 1];
     const pid = strings?.[si + 2];
-    const firstDeferredAt = v[at + 10] as number;
-    const dueAt = v[at + 12] as number;
     return {
       id: this.id.get(slot) as string,
       campaignId: this.values.string(v[at] as number) as string,
@@ -387,17 +469,17 @@ export class CompactMessageStore {
       to: to ?? (this.to.get(slot) as string),
       status: names.string(v[at + 5] as number) as MessageStatus,
       state: names.string(v[at + 6] as number) as string,
-      context: {
-        channel: names.string(v[at + 4] as number) as Channel,
-        attempts: v[at + 8] as number,
-        reason: names.string(v[at + 7] as number) as FailureReasonId | null,
-        code: this.values.string(v[at + 2] as number),
-        providerMessageId: pid === undefined ? (this.providerId.get(slot) ?? null) : pid,
-        firstDeferredAt: Number.isNaN(firstDeferredAt) ? null : firstDeferredAt,
-        deferrals: v[at + 9] as number,
-        ...(Number.isNaN(dueAt) ? {} : { dueAt: dueAt === Number.NEGATIVE_INFINITY ? null : dueAt }),
-        updatedAt: v[at + 11] as number,
-      },
+      context: contextOf(
+        names.string(v[at + 4] as number) as Channel,
+        v[at + 8] as number,
+        names.string(v[at + 7] as number) as FailureReasonId | null,
+        this.values.string(v[at + 2] as number),
+        pid === undefined ? (this.providerId.get(slot) ?? null) : pid,
+        v[at + 10] as number,
+        v[at + 9] as number,
+        v[at + 12] as number,
+        v[at + 11] as number,
+      ),
       createdAt: v[at + 13] as number,
       updatedAt: v[at + 14] as number,
     };
@@ -445,7 +527,7 @@ export class CompactMessageStore {
         this.values.number(e.campaignId),
         e.detail === undefined ? undefined : JSON.stringify(e.detail),
       );
-      const slot = this.slotOf.first(e.messageId);
+      const slot = this.slotFor(e.messageId);
       slots[i] = slot;
       if (slot !== 0) {
         const tail = this.logTail.get(slot);
@@ -486,7 +568,7 @@ export class CompactMessageStore {
   }
 
   listLog(messageId: string): MessageLogEntry[] {
-    const slot = this.slotOf.first(messageId);
+    const slot = this.slotFor(messageId);
     let n = slot === 0 ? (this.orphanLogs.get(messageId)?.head ?? 0) : this.logHead.get(slot);
     const out: MessageLogEntry[] = [];
     const names = this.names;
