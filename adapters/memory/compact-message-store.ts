@@ -152,11 +152,8 @@ export class CompactMessageStore {
   // ── rows ─────────────────────────────────────────────────────────────────
 
   private read(slot: number): MessageRecord {
-    const at = slot & (RECORDS - 1);
-    if (this.recordSlot[at] === slot) {
-      const cached = this.records[at];
-      if (cached !== undefined) return cached;
-    }
+    const cached = this.cached(slot);
+    if (cached !== undefined) return cached;
     const record = this.decode(slot);
     this.remember(slot, record);
     this.rememberSlot(record.id, slot);
@@ -171,6 +168,12 @@ export class CompactMessageStore {
   /** The live slot of message `id`, or 0. */
   private slotFor(id: string): number {
     return this.recentSlots.get(id) ?? this.slotOf.first(id);
+  }
+
+  /** The row's record if it is kept, else `undefined`. */
+  private cached(slot: number): MessageRecord | undefined {
+    const at = slot & (RECORDS - 1);
+    return this.recordSlot[at] === slot ? this.records[at] : undefined;
   }
 
   /** Keeps `record` as the row's (read or just written). */
@@ -407,14 +410,18 @@ export class CompactMessageStore {
       if (slot === 0) throw new OutreachError('NOT_FOUND', `Message ${m.id} does not exist.`);
       slots[i] = slot;
       this.snapshot(slot, prev, i * SNAPSHOT);
-      const contactChanged = !this.contactId.rowEquals(slot, m.contactId);
-      const toChanged = !this.to.rowEquals(slot, m.to);
-      const pidChanged = !this.providerId.rowEquals(slot, m.context.providerMessageId);
+      // The row's record, when kept, holds its strings: compared as strings, no column decoded or parsed.
+      const was = this.cached(slot);
+      const pid = m.context.providerMessageId ?? null;
+      const contactChanged = was ? was.contactId !== m.contactId : !this.contactId.rowEquals(slot, m.contactId);
+      const toChanged = was ? was.to !== m.to : !this.to.rowEquals(slot, m.to);
+      const pidChanged = was ? (was.context.providerMessageId ?? null) !== pid : !this.providerId.rowEquals(slot, pid);
       if (contactChanged || toChanged || pidChanged) {
         prevStrings ??= new Array<string | null | undefined>(n * 3).fill(undefined);
-        if (contactChanged) prevStrings[i * 3] = this.contactId.get(slot) as string;
-        if (toChanged) prevStrings[i * 3 + 1] = this.to.get(slot) as string;
-        if (pidChanged) prevStrings[i * 3 + 2] = this.providerId.get(slot) ?? null;
+        if (contactChanged) prevStrings[i * 3] = was ? was.contactId : (this.contactId.get(slot) as string);
+        if (toChanged) prevStrings[i * 3 + 1] = was ? was.to : (this.to.get(slot) as string);
+        if (pidChanged)
+          prevStrings[i * 3 + 2] = was ? (was.context.providerMessageId ?? null) : (this.providerId.get(slot) ?? null);
       }
       this.write(slot, m, false, (contactChanged ? 1 : 0) | (toChanged ? 2 : 0) | (pidChanged ? 4 : 0));
     }
