@@ -151,10 +151,11 @@ export class CompactMessageStore {
 
   // ── rows ─────────────────────────────────────────────────────────────────
 
-  private read(slot: number): MessageRecord {
+  /** The record in `slot`; `pid`: its provider id when the caller found the row by it (not decoded again). */
+  private read(slot: number, pid?: string): MessageRecord {
     const cached = this.cached(slot);
     if (cached !== undefined) return cached;
-    const record = this.decode(slot);
+    const record = this.decode(slot, pid);
     this.remember(slot, record);
     this.rememberSlot(record.id, slot);
     return record;
@@ -189,7 +190,7 @@ export class CompactMessageStore {
   }
 
   /** The record in `slot`, built from its columns. */
-  private decode(slot: number): MessageRecord {
+  private decode(slot: number, pid?: string): MessageRecord {
     const names = this.names;
     return {
       id: this.id.get(slot) as string,
@@ -205,7 +206,7 @@ export class CompactMessageStore {
         this.attempts.get(slot),
         names.string(this.reason.get(slot)) as FailureReasonId | null,
         this.values.string(this.code.get(slot)),
-        this.providerId.get(slot) ?? null,
+        pid ?? this.providerId.get(slot) ?? null,
         this.firstDeferredAt.get(slot),
         this.deferrals.get(slot),
         this.dueAt.get(slot),
@@ -378,7 +379,7 @@ export class CompactMessageStore {
     if (!index) return out;
     for (const pid of providerIds) {
       const slot = index.first(pid);
-      if (slot !== 0) out.set(pid, this.read(slot));
+      if (slot !== 0) out.set(pid, this.read(slot, pid));
     }
     return out;
   }
