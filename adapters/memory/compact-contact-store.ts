@@ -35,9 +35,10 @@ export class CompactContactStore {
   private readonly addresses = new Map<number, RowIndex>();
   constructor(private readonly undo: UndoLog) {}
 
-  private read(slot: number): ContactRecord {
+  /** The record in `slot`; `id`: its id when the caller found the row by it (not decoded again). */
+  private read(slot: number, id?: string): ContactRecord {
     return {
-      id: this.id.get(slot) as string,
+      id: id ?? (this.id.get(slot) as string),
       campaignId: this.campaigns.string(this.campaign.get(slot)) as string,
       address: this.address.get(slot) as string,
       fields: this.readFields(slot),
@@ -133,7 +134,7 @@ export class CompactContactStore {
     const out = new Map<string, ContactRecord>();
     for (const id of ids) {
       const slot = this.slotOf.first(id);
-      if (slot !== 0) out.set(id, this.read(slot));
+      if (slot !== 0) out.set(id, this.read(slot, id));
     }
     return out;
   }

@@ -151,11 +151,14 @@ export class CompactMessageStore {
 
   // ── rows ─────────────────────────────────────────────────────────────────
 
-  /** The record in `slot`; `pid`: its provider id when the caller found the row by it (not decoded again). */
-  private read(slot: number, pid?: string): MessageRecord {
+  /**
+   * The record in `slot`; `pid` and `id`: its provider id or id when the caller found the row by it
+   * (the row holds exactly that string: not decoded again).
+   */
+  private read(slot: number, pid?: string, id?: string): MessageRecord {
     const cached = this.cached(slot);
     if (cached !== undefined) return cached;
-    const record = this.decode(slot, pid);
+    const record = this.decode(slot, pid, id);
     this.remember(slot, record);
     this.rememberSlot(record.id, slot);
     return record;
@@ -190,10 +193,10 @@ export class CompactMessageStore {
   }
 
   /** The record in `slot`, built from its columns. */
-  private decode(slot: number, pid?: string): MessageRecord {
+  private decode(slot: number, pid?: string, id?: string): MessageRecord {
     const names = this.names;
     return {
-      id: this.id.get(slot) as string,
+      id: id ?? (this.id.get(slot) as string),
       campaignId: this.values.string(this.campaign.get(slot)) as string,
       contactId: this.contactId.get(slot) as string,
       scope: this.values.string(this.scope.get(slot)) as string,
@@ -368,7 +371,7 @@ export class CompactMessageStore {
     const out: MessageRecord[] = [];
     for (const id of ids) {
       const slot = this.slotFor(id);
-      if (slot !== 0) out.push(this.read(slot));
+      if (slot !== 0) out.push(this.read(slot, undefined, id));
     }
     return out;
   }
