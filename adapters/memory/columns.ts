@@ -48,6 +48,55 @@ export class U16Column {
   }
 }
 
+/** A column of unsigned 8-bit integers (flags). */
+export class U8Column {
+  private readonly chunks: Uint8Array[] = [];
+  get(i: number): number {
+    return (this.chunks[i >>> SHIFT] as Uint8Array)[i & MASK] as number;
+  }
+  set(i: number, v: number): void {
+    const c = i >>> SHIFT;
+    while (this.chunks.length <= c) this.chunks.push(new Uint8Array(SIZE));
+    (this.chunks[c] as Uint8Array)[i & MASK] = v;
+  }
+}
+
+/**
+ * A column of optional texts that mostly repeat (log details: `{}`, a provider status): each distinct
+ * text gets a number (up to 65,534, kept for the life of the storage), a row holds the number; texts
+ * past that are kept per row.
+ */
+export class TextColumn {
+  private readonly codes = new U16Column();
+  private readonly texts: string[] = [''];
+  private readonly numbers = new Map<string, number>();
+  private readonly rare = new Map<number, string>();
+  get(i: number): string | undefined {
+    const code = this.codes.get(i);
+    if (code === 0) return undefined;
+    return code === RARE ? this.rare.get(i) : this.texts[code];
+  }
+  set(i: number, text: string | undefined): void {
+    if (this.rare.size > 0) this.rare.delete(i);
+    if (text === undefined) {
+      this.codes.set(i, 0);
+      return;
+    }
+    let code = this.numbers.get(text);
+    if (code === undefined && this.texts.length < RARE) {
+      code = this.texts.length;
+      this.texts.push(text);
+      this.numbers.set(text, code);
+    }
+    if (code === undefined) {
+      this.rare.set(i, text);
+      code = RARE;
+    }
+    this.codes.set(i, code);
+  }
+}
+const RARE = 0xffff;
+
 /** A column of values the heap must hold (strings of one row each, e.g. ids). */
 export class RefColumn<T> {
   private readonly chunks: (T | undefined)[][] = [];

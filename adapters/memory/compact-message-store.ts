@@ -7,11 +7,52 @@ import {
   type MessageStatus,
   OutreachError,
 } from 'campaign-lifecycle';
-import { F64Column, flat, Interner, RefColumn, U16Column, U32Column } from './columns.js';
+import { F64Column, Interner, U16Column, U32Column } from './columns.js';
 import { getOrCreate } from './get-or-create.js';
 import { LogRows } from './log-rows.js';
+import { PackedColumn, RowIndex } from './packed-strings.js';
 import { SlotsById } from './slots-by-id.js';
 import type { Undo, UndoLog } from './undo-log.js';
+
+/** How many numbers {@link CompactMessageStore.snapshot} keeps of a row. */
+const SNAPSHOT = 15;
+/** How many rows' records the store keeps at most (direct-mapped by slot; a power of two). */
+const RECORDS = 1 << 14;
+
+/** Whether the string `bit` of `changed` names differs from `slot`'s in `column` (`changed` < 0: compare). */
+const differs = (changed: number, bit: number, column: PackedColumn, slot: number, s: string | null) =>
+  changed < 0 ? !column.rowEquals(slot, s) : (changed & bit) !== 0;
+
+/**
+ * A message's context from its columns' values (`firstDeferredAt` NaN: `null`; `dueAt` NaN: absent,
+ * -Infinity: `null`). One object literal per case, keys in the order the engine writes them: no spread.
+ */
+function contextOf(
+  channel: Channel,
+  attempts: number,
+  reason: FailureReasonId | null,
+  code: string | null,
+  providerMessageId: string | null,
+  firstDeferredAt: number,
+  deferrals: number,
+  dueAt: number,
+  updatedAt: number,
+): MessageRecord['context'] {
+  const deferredAt = Number.isNaN(firstDeferredAt) ? null : firstDeferredAt;
+  if (Number.isNaN(dueAt))
+    return { channel, attempts, reason, code, providerMessageId, firstDeferredAt: deferredAt, deferrals, updatedAt };
+  return {
+    channel,
+    attempts,
+    reason,
+    code,
+    providerMessageId,
+    firstDeferredAt: deferredAt,
+    deferrals,
+    dueAt: dueAt === Number.NEGATIVE_INFINITY ? null : dueAt,
+    updatedAt,
+  };
+}
 
 /** The first and last entry of one message's log (0: none). */
 interface LogList {
@@ -27,14 +68,14 @@ interface StateList {
 
 /**
  * Messages and their event logs in columns: a message is a row number (a slot), each field a typed
- * column (or a column of string references for ids, addresses and provider ids), names and campaign
- * ids interned; a log entry is a row of the log columns, linked to the next entry of its message.
+ * column (ids, addresses and provider ids packed into numbers where they have a known shape, see
+ * `packed-strings.ts`), names and campaign ids interned; a log entry is a row of the log columns, linked to the next entry of its message.
  * Records are built when read and taken apart when written, so the heap holds no object per message
- * or per log entry. Log details are kept as JSON text (what Postgres keeps), equal texts shared.
+ * or per log entry. Log details are kept as JSON text (what Postgres keeps), each distinct text once.
  *
  * The indexes: slot by id; per campaign, slots in id order (paging); per campaign and machine state,
  * a doubly linked list of slots in the order they entered the state (claims take the oldest); per
- * channel, slot by provider id.
+ * channel, slot by provider id. The id indexes are hash tables of slot numbers ({@link RowIndex}).
  */
 export class CompactMessageStore {
   /** Statuses, states, channels, reasons, event names: few, bounded by the engine. */
@@ -42,14 +83,15 @@ export class CompactMessageStore {
   /** Campaign ids, scopes, provider codes. */
   private readonly values = new Interner();
 
-  private readonly slotOf = new Map<string, number>();
   private readonly freeSlots: number[] = [];
   private slots = 0;
 
-  private readonly id = new RefColumn<string>();
-  private readonly contactId = new RefColumn<string>();
-  private readonly to = new RefColumn<string>();
-  private readonly providerId = new RefColumn<string>();
+  private readonly id = new PackedColumn('id', true);
+  private readonly contactId = new PackedColumn('id');
+  private readonly to = new PackedColumn('address');
+  private readonly providerId = new PackedColumn('id', true);
+  /** Live slots by message id. */
+  private readonly slotOf = new RowIndex(this.id);
   private readonly campaign = new U32Column();
   private readonly scope = new U32Column();
   private readonly code = new U32Column();
@@ -76,37 +118,85 @@ export class CompactMessageStore {
   private readonly byCampaign = new Map<number, SlotsById>();
   /** Per campaign, per state (both interned), the slots in that state. */
   private readonly stateLists = new Map<number, Map<number, StateList>>();
-  /** Per channel (interned), slot by provider message id. */
-  private readonly byProviderId = new Map<number, Map<string, number>>();
+  /** Per channel (interned), slot by provider message id (the latest message given that id). */
+  private readonly byProviderId = new Map<number, RowIndex>();
+
+  /**
+   * The records of rows written or read lately, direct-mapped by slot: the engine reads a message
+   * again soon after writing it (the send result after the dispatch), and gets the record it wrote, as
+   * the object layout gives it, instead of a new one decoded from the columns.
+   */
+  private readonly recordSlot = new Uint32Array(RECORDS);
+  private readonly records: (MessageRecord | undefined)[] = new Array<MessageRecord | undefined>(RECORDS).fill(
+    undefined,
+  );
+
+  /**
+   * Slots by the id strings this store handed out lately (read or inserted): the engine gives the same
+   * string back in its writes, and a `Map` finds it by the hash V8 keeps in the string, where
+   * {@link slotOf} would hash and compare its characters. Entries leave with their slot's message.
+   */
+  private readonly recentSlots = new Map<string, number>();
 
   private log = new LogRows();
   /** Rows no list reaches any more (the logs of deleted campaigns), reclaimed by compaction. */
   private deadLogRows = 0;
   /** Logs of message ids that have no message (the port allows them). */
   private readonly orphanLogs = new Map<string, LogList>();
-  /** Recent detail texts, so equal details share one string. */
-  private detailTexts = new Map<string, string>();
 
-  /**
-   * @param contactStrings The stored id and address of a contact, when it has this id and address:
-   *   a message then shares those strings instead of holding its own.
-   */
   constructor(
     private readonly undo: UndoLog,
     private readonly keepLog: boolean,
-    private readonly contactStrings: (
-      contactId: string,
-      address: string,
-    ) => readonly [string, string] | undefined = () => undefined,
   ) {}
 
   // ── rows ─────────────────────────────────────────────────────────────────
 
-  private read(slot: number): MessageRecord {
+  /**
+   * The record in `slot`; `pid` and `id`: its provider id or id when the caller found the row by it
+   * (the row holds exactly that string: not decoded again).
+   */
+  private read(slot: number, pid?: string, id?: string): MessageRecord {
+    const cached = this.cached(slot);
+    if (cached !== undefined) return cached;
+    const record = this.decode(slot, pid, id);
+    this.remember(slot, record);
+    this.rememberSlot(record.id, slot);
+    return record;
+  }
+
+  private rememberSlot(id: string, slot: number): void {
+    if (this.recentSlots.size >= 2 * RECORDS) this.recentSlots.clear();
+    this.recentSlots.set(id, slot);
+  }
+
+  /** The live slot of message `id`, or 0. */
+  private slotFor(id: string): number {
+    return this.recentSlots.get(id) ?? this.slotOf.first(id);
+  }
+
+  /** The row's record if it is kept, else `undefined`. */
+  private cached(slot: number): MessageRecord | undefined {
+    const at = slot & (RECORDS - 1);
+    return this.recordSlot[at] === slot ? this.records[at] : undefined;
+  }
+
+  /** Keeps `record` as the row's (read or just written). */
+  private remember(slot: number, record: MessageRecord | undefined): void {
+    const at = slot & (RECORDS - 1);
+    this.recordSlot[at] = record === undefined ? 0 : slot;
+    this.records[at] = record;
+  }
+
+  /** Forgets the row's record (its slot is emptied). */
+  private forget(slot: number): void {
+    if (this.recordSlot[slot & (RECORDS - 1)] === slot) this.remember(slot, undefined);
+  }
+
+  /** The record in `slot`, built from its columns. */
+  private decode(slot: number, pid?: string, id?: string): MessageRecord {
     const names = this.names;
-    const firstDeferredAt = this.firstDeferredAt.get(slot);
     return {
-      id: this.id.get(slot) as string,
+      id: id ?? (this.id.get(slot) as string),
       campaignId: this.values.string(this.campaign.get(slot)) as string,
       contactId: this.contactId.get(slot) as string,
       scope: this.values.string(this.scope.get(slot)) as string,
@@ -114,46 +204,40 @@ export class CompactMessageStore {
       to: this.to.get(slot) as string,
       status: names.string(this.status.get(slot)) as MessageStatus,
       state: names.string(this.state.get(slot)) as string,
-      context: {
-        channel: names.string(this.contextChannel.get(slot)) as Channel,
-        attempts: this.attempts.get(slot),
-        reason: names.string(this.reason.get(slot)) as FailureReasonId | null,
-        code: this.values.string(this.code.get(slot)),
-        providerMessageId: this.providerId.get(slot) ?? null,
-        firstDeferredAt: Number.isNaN(firstDeferredAt) ? null : firstDeferredAt,
-        deferrals: this.deferrals.get(slot),
-        ...this.readDueAt(slot),
-        updatedAt: this.contextUpdatedAt.get(slot),
-      },
+      context: contextOf(
+        names.string(this.contextChannel.get(slot)) as Channel,
+        this.attempts.get(slot),
+        names.string(this.reason.get(slot)) as FailureReasonId | null,
+        this.values.string(this.code.get(slot)),
+        pid ?? this.providerId.get(slot) ?? null,
+        this.firstDeferredAt.get(slot),
+        this.deferrals.get(slot),
+        this.dueAt.get(slot),
+        this.contextUpdatedAt.get(slot),
+      ),
       createdAt: this.createdAt.get(slot),
       updatedAt: this.updatedAt.get(slot),
     };
   }
 
-  /** `context.dueAt` as it was written: absent, `null` or a time. */
-  private readDueAt(slot: number): { dueAt?: number | null } {
-    const dueAt = this.dueAt.get(slot);
-    if (Number.isNaN(dueAt)) return {};
-    return { dueAt: dueAt === Number.NEGATIVE_INFINITY ? null : dueAt };
-  }
-
-  /** Writes a message into its slot with its indexes; `fresh` when the slot was empty. */
-  private write(slot: number, m: MessageRecord, fresh: boolean): void {
+  /**
+   * Writes a message into its slot with its indexes; `fresh` when the slot was empty. `changed`: which
+   * of the contact id (1), address (2) and provider id (4) differ from the row's, when the caller
+   * knows (-1: compare here).
+   */
+  private write(slot: number, m: MessageRecord, fresh: boolean, changed = -1): void {
     const names = this.names;
     const campaign = this.values.number(m.campaignId);
     const state = names.number(m.state);
     const channel = names.number(m.channel);
     const pid = m.context.providerMessageId;
-    const oldPid = fresh ? undefined : this.providerId.get(slot);
-    // The stored strings are flat copies (or the contact's), so the engine's own can be collected.
-    const storedPid = pid === null ? undefined : pid === oldPid ? oldPid : flat(pid);
     if (fresh) {
       this.stateAppend(campaign, state, slot);
-      if (storedPid !== undefined) this.providerIndex(channel).set(storedPid, slot);
-      this.id.set(slot, flat(m.id));
-      const shared = this.contactStrings(m.contactId, m.to);
-      this.contactId.set(slot, shared ? shared[0] : flat(m.contactId));
-      this.to.set(slot, shared ? shared[1] : flat(m.to));
+      this.id.set(slot, m.id);
+      this.contactId.set(slot, m.contactId);
+      this.to.set(slot, m.to);
+      this.providerId.set(slot, pid);
+      if (pid !== null) this.providerIndexAdd(channel, slot, pid);
     } else {
       const oldCampaign = this.campaign.get(slot);
       const oldState = this.state.get(slot);
@@ -162,19 +246,16 @@ export class CompactMessageStore {
         this.stateAppend(campaign, state, slot);
       }
       const oldChannel = this.channel.get(slot);
-      if (oldPid !== storedPid || oldChannel !== channel) {
-        if (oldPid !== undefined) {
-          const index = this.byProviderId.get(oldChannel);
-          if (index?.get(oldPid) === slot) index.delete(oldPid);
-        }
-        if (storedPid !== undefined) this.providerIndex(channel).set(storedPid, slot);
+      // Most updates keep the provider id: the index is touched only when it or the channel changed.
+      if (oldChannel !== channel || differs(changed, 4, this.providerId, slot, pid)) {
+        if (this.providerId.has(slot)) this.byProviderId.get(oldChannel)?.remove(slot);
+        this.providerId.set(slot, pid);
+        if (pid !== null) this.providerIndexAdd(channel, slot, pid);
       }
-      // Most updates keep these: the stored strings stay unless the text changed.
-      if (this.contactId.get(slot) !== m.contactId) this.contactId.set(slot, flat(m.contactId));
-      if (this.to.get(slot) !== m.to) this.to.set(slot, flat(m.to));
+      if (differs(changed, 1, this.contactId, slot, m.contactId)) this.contactId.set(slot, m.contactId);
+      if (differs(changed, 2, this.to, slot, m.to)) this.to.set(slot, m.to);
     }
     const c = m.context;
-    this.providerId.set(slot, storedPid);
     this.campaign.set(slot, campaign);
     this.scope.set(slot, this.values.number(m.scope));
     this.code.set(slot, this.values.number(c.code));
@@ -190,18 +271,24 @@ export class CompactMessageStore {
     this.dueAt.set(slot, c.dueAt === undefined ? Number.NaN : c.dueAt === null ? Number.NEGATIVE_INFINITY : c.dueAt);
     this.createdAt.set(slot, m.createdAt);
     this.updatedAt.set(slot, m.updatedAt);
+    this.remember(slot, m);
   }
 
-  private providerIndex(channel: number): Map<string, number> {
-    return getOrCreate(this.byProviderId, channel, () => new Map<string, number>());
+  /** Indexes `slot` (its provider id `pid` already in the column) in place of any message with that id. */
+  private providerIndexAdd(channel: number, slot: number, pid: string): void {
+    const index = getOrCreate(this.byProviderId, channel, () => new RowIndex(this.providerId));
+    const holder = index.first(pid);
+    if (holder !== 0) index.remove(holder);
+    index.add(slot);
   }
 
   /** Takes a new message into a free slot (or `slot`, to put a removed one back), with the log its id already has. */
   private add(m: MessageRecord, slot = this.freeSlots.pop() ?? ++this.slots): number {
     this.write(slot, m, true);
-    this.slotOf.set(this.id.get(slot) as string, slot);
+    this.slotOf.add(slot);
+    this.rememberSlot(m.id, slot);
     getOrCreate(this.byCampaign, this.campaign.get(slot), () => new SlotsById(this.id)).add(slot);
-    const orphan = this.orphanLogs.get(m.id);
+    const orphan = this.orphanLogs.size === 0 ? undefined : this.orphanLogs.get(m.id);
     if (orphan) {
       this.orphanLogs.delete(m.id);
       this.logHead.set(slot, orphan.head);
@@ -219,22 +306,20 @@ export class CompactMessageStore {
    * log may still name it. Its log is kept as an orphan when `keepLog`.
    */
   private drop(slot: number, keepLog: boolean, free: boolean): void {
-    const id = this.id.get(slot) as string;
     const campaign = this.campaign.get(slot);
     this.stateRemove(campaign, this.state.get(slot), slot);
-    const pid = this.providerId.get(slot);
-    if (pid !== undefined) {
-      const index = this.byProviderId.get(this.channel.get(slot));
-      if (index?.get(pid) === slot) index.delete(pid);
-    }
+    if (this.providerId.has(slot)) this.byProviderId.get(this.channel.get(slot))?.remove(slot);
     this.byCampaign.get(campaign)?.remove(slot);
     const head = this.logHead.get(slot);
-    if (keepLog && head !== 0) this.orphanLogs.set(id, { head, tail: this.logTail.get(slot) });
-    this.slotOf.delete(id);
+    if (keepLog && head !== 0) this.orphanLogs.set(this.id.get(slot) as string, { head, tail: this.logTail.get(slot) });
+    this.slotOf.remove(slot);
+    if (this.recentSlots.size > 0) this.recentSlots.delete(this.id.get(slot) as string);
+    this.forget(slot);
     if (free) this.free(slot);
   }
 
   private free(slot: number): void {
+    this.forget(slot);
     this.id.set(slot, undefined);
     this.contactId.set(slot, undefined);
     this.to.set(slot, undefined);
@@ -267,8 +352,11 @@ export class CompactMessageStore {
 
   insert(rows: readonly MessageRecord[]): void {
     for (const m of rows) {
-      if (this.slotOf.has(m.id)) throw new OutreachError('CONFLICT', `Message ${m.id} already exists.`);
+      if (this.slotFor(m.id) !== 0) throw new OutreachError('CONFLICT', `Message ${m.id} already exists.`);
     }
+    // The id index keeps one slot per id: a batch naming an id twice is refused as a whole.
+    if (rows.length > 1 && new Set(rows.map((m) => m.id)).size !== rows.length)
+      throw new OutreachError('CONFLICT', 'Messages of one insert share an id.');
     const added: number[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) added[i] = this.add(rows[i] as MessageRecord);
     this.undo.record(() => {
@@ -276,14 +364,14 @@ export class CompactMessageStore {
     });
   }
   get(id: string): MessageRecord | undefined {
-    const slot = this.slotOf.get(id);
-    return slot === undefined ? undefined : this.read(slot);
+    const slot = this.slotFor(id);
+    return slot === 0 ? undefined : this.read(slot);
   }
   getMany(ids: readonly string[]): MessageRecord[] {
     const out: MessageRecord[] = [];
     for (const id of ids) {
-      const slot = this.slotOf.get(id);
-      if (slot !== undefined) out.push(this.read(slot));
+      const slot = this.slotFor(id);
+      if (slot !== 0) out.push(this.read(slot, undefined, id));
     }
     return out;
   }
@@ -293,8 +381,8 @@ export class CompactMessageStore {
     const index = n === undefined ? undefined : this.byProviderId.get(n);
     if (!index) return out;
     for (const pid of providerIds) {
-      const slot = index.get(pid);
-      if (slot !== undefined) out.set(pid, this.read(slot));
+      const slot = index.first(pid);
+      if (slot !== 0) out.set(pid, this.read(slot, pid));
     }
     return out;
   }
@@ -311,20 +399,103 @@ export class CompactMessageStore {
     }
     return out;
   }
+  /**
+   * Writes new versions of messages. The undo entry keeps each row's previous values as numbers (15
+   * a row, in one array) and only the strings the write changes: a transaction that moves a million
+   * messages (a campaign's run) holds no object per message until it commits.
+   */
   update(rows: readonly MessageRecord[]): void {
-    const slots: number[] = new Array(rows.length);
-    const prevs: MessageRecord[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
+    const n = rows.length;
+    const slots = new Uint32Array(n);
+    const prev = new Float64Array(n * SNAPSHOT);
+    /** Per row, the contact id, address and provider id before the write, where it changed them. */
+    let prevStrings: (string | null | undefined)[] | undefined;
+    for (let i = 0; i < n; i++) {
       const m = rows[i] as MessageRecord;
-      const slot = this.slotOf.get(m.id);
-      if (slot === undefined) throw new OutreachError('NOT_FOUND', `Message ${m.id} does not exist.`);
+      const slot = this.slotFor(m.id);
+      if (slot === 0) throw new OutreachError('NOT_FOUND', `Message ${m.id} does not exist.`);
       slots[i] = slot;
-      prevs[i] = this.read(slot);
-      this.write(slot, m, false);
+      this.snapshot(slot, prev, i * SNAPSHOT);
+      // The row's record, when kept, holds its strings: compared as strings, no column decoded or parsed.
+      const was = this.cached(slot);
+      const pid = m.context.providerMessageId ?? null;
+      const contactChanged = was ? was.contactId !== m.contactId : !this.contactId.rowEquals(slot, m.contactId);
+      const toChanged = was ? was.to !== m.to : !this.to.rowEquals(slot, m.to);
+      const pidChanged = was ? (was.context.providerMessageId ?? null) !== pid : !this.providerId.rowEquals(slot, pid);
+      if (contactChanged || toChanged || pidChanged) {
+        prevStrings ??= new Array<string | null | undefined>(n * 3).fill(undefined);
+        if (contactChanged) prevStrings[i * 3] = was ? was.contactId : (this.contactId.get(slot) as string);
+        if (toChanged) prevStrings[i * 3 + 1] = was ? was.to : (this.to.get(slot) as string);
+        if (pidChanged)
+          prevStrings[i * 3 + 2] = was ? (was.context.providerMessageId ?? null) : (this.providerId.get(slot) ?? null);
+      }
+      this.write(slot, m, false, (contactChanged ? 1 : 0) | (toChanged ? 2 : 0) | (pidChanged ? 4 : 0));
     }
     this.undo.record(() => {
-      for (let i = rows.length - 1; i >= 0; i--) this.write(slots[i] as number, prevs[i] as MessageRecord, false);
+      for (let i = n - 1; i >= 0; i--) {
+        const slot = slots[i] as number;
+        this.write(slot, this.fromSnapshot(slot, prev, i * SNAPSHOT, prevStrings, i * 3), false);
+      }
     });
+  }
+
+  /** Copies the row's numeric fields into `out` from `at` (see {@link fromSnapshot}). */
+  private snapshot(slot: number, out: Float64Array, at: number): void {
+    out[at] = this.campaign.get(slot);
+    out[at + 1] = this.scope.get(slot);
+    out[at + 2] = this.code.get(slot);
+    out[at + 3] = this.channel.get(slot);
+    out[at + 4] = this.contextChannel.get(slot);
+    out[at + 5] = this.status.get(slot);
+    out[at + 6] = this.state.get(slot);
+    out[at + 7] = this.reason.get(slot);
+    out[at + 8] = this.attempts.get(slot);
+    out[at + 9] = this.deferrals.get(slot);
+    out[at + 10] = this.firstDeferredAt.get(slot);
+    out[at + 11] = this.contextUpdatedAt.get(slot);
+    out[at + 12] = this.dueAt.get(slot);
+    out[at + 13] = this.createdAt.get(slot);
+    out[at + 14] = this.updatedAt.get(slot);
+  }
+
+  /**
+   * The record a {@link snapshot} was taken of: its numbers, and its strings as the row holds them now
+   * unless `strings` has the one from before (undone newest first, the row is as that write left it).
+   */
+  private fromSnapshot(
+    slot: number,
+    v: Float64Array,
+    at: number,
+    strings: readonly (string | null | undefined)[] | undefined,
+    si: number,
+  ): MessageRecord {
+    const names = this.names;
+    const contactId = strings?.[si];
+    const to = strings?.[si + 1];
+    const pid = strings?.[si + 2];
+    return {
+      id: this.id.get(slot) as string,
+      campaignId: this.values.string(v[at] as number) as string,
+      contactId: contactId ?? (this.contactId.get(slot) as string),
+      scope: this.values.string(v[at + 1] as number) as string,
+      channel: names.string(v[at + 3] as number) as Channel,
+      to: to ?? (this.to.get(slot) as string),
+      status: names.string(v[at + 5] as number) as MessageStatus,
+      state: names.string(v[at + 6] as number) as string,
+      context: contextOf(
+        names.string(v[at + 4] as number) as Channel,
+        v[at + 8] as number,
+        names.string(v[at + 7] as number) as FailureReasonId | null,
+        this.values.string(v[at + 2] as number),
+        pid === undefined ? (this.providerId.get(slot) ?? null) : pid,
+        v[at + 10] as number,
+        v[at + 9] as number,
+        v[at + 12] as number,
+        v[at + 11] as number,
+      ),
+      createdAt: v[at + 13] as number,
+      updatedAt: v[at + 14] as number,
+    };
   }
   list(campaignId: string, filter: MessageFilter): MessageRecord[] {
     const out: MessageRecord[] = [];
@@ -349,60 +520,57 @@ export class CompactMessageStore {
 
   // ── the event log ────────────────────────────────────────────────────────
 
-  private detailText(detail: Readonly<Record<string, unknown>> | undefined): string | undefined {
-    if (detail === undefined) return undefined;
-    const text = JSON.stringify(detail);
-    const known = this.detailTexts.get(text);
-    if (known !== undefined) return known;
-    if (this.detailTexts.size >= 1024) this.detailTexts = new Map();
-    this.detailTexts.set(text, text);
-    return text;
-  }
-
   appendLog(entries: readonly MessageLogEntry[]): void {
     if (!this.keepLog || entries.length === 0) return;
     const log = this.log;
     const start = log.count;
-    const prevTails: number[] = new Array(entries.length);
-    for (let i = 0; i < entries.length; i++) {
+    const n = entries.length;
+    // What the undo needs, as numbers: each entry's slot (0: an orphan log, found by id) and the tail before it.
+    const slots = new Uint32Array(n);
+    const prevTails = new Uint32Array(n);
+    let orphanIds: Map<number, string> | undefined;
+    for (let i = 0; i < n; i++) {
       const e = entries[i] as MessageLogEntry;
-      const n = log.append(
+      const row = log.append(
         e.at,
         this.names.number(e.event),
         this.names.number(e.from),
         this.names.number(e.to),
         e.changed,
         this.values.number(e.campaignId),
-        this.detailText(e.detail),
+        e.detail === undefined ? undefined : JSON.stringify(e.detail),
       );
-      const slot = this.slotOf.get(e.messageId);
-      if (slot !== undefined) {
+      const slot = this.slotFor(e.messageId);
+      slots[i] = slot;
+      if (slot !== 0) {
         const tail = this.logTail.get(slot);
-        if (tail === 0) this.logHead.set(slot, n);
-        else log.next.set(tail, n);
-        this.logTail.set(slot, n);
+        if (tail === 0) this.logHead.set(slot, row);
+        else log.next.set(tail, row);
+        this.logTail.set(slot, row);
         prevTails[i] = tail;
       } else {
+        orphanIds ??= new Map();
+        orphanIds.set(i, e.messageId);
         const list = getOrCreate(this.orphanLogs, e.messageId, () => ({ head: 0, tail: 0 }));
-        if (list.tail === 0) list.head = n;
-        else log.next.set(list.tail, n);
+        if (list.tail === 0) list.head = row;
+        else log.next.set(list.tail, row);
         prevTails[i] = list.tail;
-        list.tail = n;
+        list.tail = row;
       }
     }
     this.undo.record(() => {
-      // Undone newest first, so each message's list is as this append left it: found again by id
-      // (a rollback may have moved it between a slot and the orphans since).
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const id = (entries[i] as MessageLogEntry).messageId;
+      // Undone newest first: each message's list is as this append left it, in the same slot (or
+      // still an orphan: a message inserted since adopted it, and was dropped again, log and all).
+      for (let i = n - 1; i >= 0; i--) {
         const tail = prevTails[i] as number;
         if (tail !== 0) log.next.set(tail, 0);
-        const slot = this.slotOf.get(id);
-        if (slot !== undefined) {
+        const slot = slots[i] as number;
+        if (slot !== 0) {
           if (tail === 0) this.logHead.set(slot, 0);
           this.logTail.set(slot, tail);
           continue;
         }
+        const id = orphanIds?.get(i) as string;
         const list = this.orphanLogs.get(id);
         if (!list) continue;
         if (tail === 0) this.orphanLogs.delete(id);
@@ -413,8 +581,8 @@ export class CompactMessageStore {
   }
 
   listLog(messageId: string): MessageLogEntry[] {
-    const slot = this.slotOf.get(messageId);
-    let n = slot === undefined ? (this.orphanLogs.get(messageId)?.head ?? 0) : this.logHead.get(slot);
+    const slot = this.slotFor(messageId);
+    let n = slot === 0 ? (this.orphanLogs.get(messageId)?.head ?? 0) : this.logHead.get(slot);
     const out: MessageLogEntry[] = [];
     const names = this.names;
     const log = this.log;
@@ -449,9 +617,9 @@ export class CompactMessageStore {
     const old = this.log;
     const fresh = new LogRows();
     for (let slot = 1; slot <= this.slots; slot++) {
-      const id = this.id.get(slot);
       // Live slots only: a slot removed by this transaction is freed by a commit callback still to run.
-      if (id === undefined || this.slotOf.get(id) !== slot || this.logHead.get(slot) === 0) continue;
+      if (this.logHead.get(slot) === 0 || !this.id.has(slot)) continue;
+      if (this.slotOf.first(this.id.get(slot) as string) !== slot) continue;
       const [head, tail] = fresh.copyList(old, this.logHead.get(slot));
       this.logHead.set(slot, head);
       this.logTail.set(slot, tail);

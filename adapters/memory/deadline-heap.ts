@@ -1,12 +1,11 @@
 import type { DeadlineRecord } from 'campaign-lifecycle';
 
-export interface HeapEntry {
-  fireAt: number;
-  id: string;
-  record: DeadlineRecord;
-}
+/**
+ * A binary min-heap of deadlines by `fireAt`, with lazy deletion (entries checked against the map).
+ * It holds the records themselves (a million waiting deadlines mean no extra object each).
+ */
+type HeapEntry = DeadlineRecord;
 
-/** A binary min-heap of deadlines by `fireAt`, with lazy deletion (entries checked against the map). */
 export class DeadlineHeap {
   private readonly heap: HeapEntry[] = [];
   push(entry: HeapEntry): void {

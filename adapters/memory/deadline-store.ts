@@ -10,7 +10,7 @@ export class DeadlineStore {
 
   private put(d: DeadlineRecord): void {
     this.deadlines.set(d.id, d);
-    if (!this.rebuildIfStale()) this.heap.push({ fireAt: d.fireAt, id: d.id, record: d });
+    if (!this.rebuildIfStale()) this.heap.push(d);
   }
   /**
    * Deletion is lazy (stale entries are dropped when they reach the top); rebuild the heap when stale
@@ -20,7 +20,7 @@ export class DeadlineStore {
   private rebuildIfStale(): boolean {
     if (this.heap.size <= 2 * this.deadlines.size + 1024) return false;
     this.heap = new DeadlineHeap();
-    for (const live of this.deadlines.values()) this.heap.push({ fireAt: live.fireAt, id: live.id, record: live });
+    for (const live of this.deadlines.values()) this.heap.push(live);
     return true;
   }
   private readonly putAll = (rows: readonly DeadlineRecord[]) => {
@@ -60,9 +60,9 @@ export class DeadlineStore {
       const top = this.heap.peek();
       if (!top || top.fireAt > now) break;
       this.heap.pop();
-      if (this.deadlines.get(top.id) !== top.record) continue; // replaced or deleted since
+      if (this.deadlines.get(top.id) !== top) continue; // replaced or deleted since
       this.deadlines.delete(top.id);
-      out.push(top.record);
+      out.push(top);
     }
     if (out.length) this.undo.record(() => this.putAll(out));
     return out;
@@ -71,7 +71,7 @@ export class DeadlineStore {
     for (;;) {
       const top = this.heap.peek();
       if (!top) return undefined;
-      if (this.deadlines.get(top.id) === top.record) return top.fireAt;
+      if (this.deadlines.get(top.id) === top) return top.fireAt;
       this.heap.pop(); // drop stale entries as we meet them
     }
   }

@@ -1,4 +1,4 @@
-import { F64Column, RefColumn, U16Column, U32Column } from './columns.js';
+import { F64Column, TextColumn, U8Column, U16Column, U32Column } from './columns.js';
 
 /**
  * The event log's rows, numbered from 1 in the order they were appended (0: none); each row links to
@@ -12,10 +12,10 @@ export class LogRows {
   readonly event = new U16Column();
   readonly from = new U16Column();
   readonly to = new U16Column();
-  readonly changed = new U16Column();
+  readonly changed = new U8Column();
   readonly campaign = new U32Column();
-  /** JSON text of the detail, or `undefined`. */
-  readonly detail = new RefColumn<string>();
+  /** JSON text of the detail, or `undefined` (equal texts share a number). */
+  readonly detail = new TextColumn();
 
   /** Appends a row (not yet linked to a next one); returns its number. */
   append(

@@ -54,9 +54,8 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   let contacts: ContactStore | CompactContactStore;
   let messages: MessageStore | CompactMessageStore;
   if (options.compact ?? true) {
-    const compactContacts = new CompactContactStore(undo);
-    contacts = compactContacts;
-    messages = new CompactMessageStore(undo, keepLog, (id, address) => compactContacts.strings(id, address));
+    contacts = new CompactContactStore(undo);
+    messages = new CompactMessageStore(undo, keepLog);
   } else {
     contacts = new ContactStore(undo);
     messages = new MessageStore(undo, keepLog);

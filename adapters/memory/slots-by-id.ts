@@ -1,16 +1,13 @@
-import type { RefColumn } from './columns.js';
+import type { PackedColumn } from './packed-strings.js';
 
 /** The slots of one campaign in id order (ids sort by creation time, so adding is an append). */
 export class SlotsById {
   private slots = new Uint32Array(16);
   length = 0;
-  constructor(private readonly ids: RefColumn<string>) {}
+  constructor(private readonly ids: PackedColumn) {}
 
   at(i: number): number {
     return this.slots[i] as number;
-  }
-  private idAt(i: number): string {
-    return this.ids.get(this.slots[i] as number) as string;
   }
   add(slot: number): void {
     if (this.length === this.slots.length) {
@@ -18,29 +15,28 @@ export class SlotsById {
       grown.set(this.slots);
       this.slots = grown;
     }
-    const id = this.ids.get(slot) as string;
-    if (this.length === 0 || this.idAt(this.length - 1) < id) {
+    if (this.length === 0 || this.ids.compareRows(this.slots[this.length - 1] as number, slot) < 0) {
       this.slots[this.length++] = slot;
       return;
     }
-    const i = this.lowerBound(id);
+    const i = this.lowerBound(slot);
     this.slots.copyWithin(i + 1, i, this.length);
     this.slots[i] = slot;
     this.length++;
   }
   remove(slot: number): void {
-    const i = this.lowerBound(this.ids.get(slot) as string);
+    const i = this.lowerBound(slot);
     if (this.slots[i] !== slot || i >= this.length) return;
     this.slots.copyWithin(i, i + 1, this.length);
     this.length--;
   }
-  /** First index whose id is >= `id`. */
-  private lowerBound(id: string): number {
+  /** First index whose id is >= the id of `slot`. */
+  private lowerBound(slot: number): number {
     let lo = 0;
     let hi = this.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.idAt(mid) < id) lo = mid + 1;
+      if (this.ids.compareRows(this.slots[mid] as number, slot) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -52,7 +48,7 @@ export class SlotsById {
     let hi = this.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.idAt(mid) <= after) lo = mid + 1;
+      if (this.ids.compareRowTo(this.slots[mid] as number, after) <= 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -93,6 +93,15 @@ export interface SimulatedCarrierOptions<O extends { kind: string }> extends Car
   receiptDelay?: Duration;
   /** Limits the engine honours. */
   limits?: TransportLimits;
+  /**
+   * Keep what the carrier saw per message: {@link SimulatedCarrier.log}, {@link SimulatedCarrier.sends}
+   * and each message's outcome for its next attempt. Turn off for runs of a million messages, where
+   * this bookkeeping outweighs the storage: `log` and `sends` then stay empty (`sendCalls` still
+   * counts), and a resent message's outcome is chosen again (the same one from `byAddress` or a
+   * `decide` that looks only at the message; a fresh draw from `mix`).
+   * @defaultValue true
+   */
+  record?: boolean;
 }
 
 /** A simulated carrier: a transport plus what it saw. */
@@ -117,7 +126,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-function chooser<O extends { kind: string }>(script: CarrierScript<O>, fallback: O) {
+function chooser<O extends { kind: string }>(script: CarrierScript<O>, fallback: O, remember: boolean) {
   const random = seededRandom(script.seed ?? 1);
   const mix = script.mix ?? [];
   const total = mix.reduce((s, [w]) => s + w, 0);
@@ -141,28 +150,49 @@ function chooser<O extends { kind: string }>(script: CarrierScript<O>, fallback:
       o ??= (mix[mix.length - 1] as readonly [number, O])[1];
     }
     o ??= fallback;
-    chosen.set(m.messageId, o);
+    if (remember) chosen.set(m.messageId, o);
     return o;
   };
 }
 
-/** Batches reports by due time so that a million messages mean few clock timers. */
-function createReporter(clock: Clock) {
+/** The rest of a provider report: its status and the fields besides the ids. */
+type Report = Record<string, unknown> & { status: string };
+const SENT: Report = { status: 'sent' };
+const DELIVERED: Report = { status: 'delivered' };
+
+/**
+ * Batches reports by due time so that a million messages mean few clock timers. A report waits as
+ * three references (message id, provider id, the rest, often shared), not as an event object: under a
+ * fake clock every report of a million-message campaign can be waiting at once; the events are built
+ * when they are due.
+ */
+function createReporter(clock: Clock, channel: 'sms' | 'email') {
   let sink: EventSink | undefined;
-  const due = new Map<number, ProviderEvent[]>();
-  const report = (delay: number, event: ProviderEvent) => {
+  const due = new Map<number, (string | Report)[]>();
+  const report = (delay: number, messageId: string, providerMessageId: string, rest: Report) => {
     const at = clock.now() + Math.max(0, delay);
     const list = due.get(at);
     if (list) {
-      list.push(event);
+      list.push(messageId, providerMessageId, rest);
       return;
     }
-    const fresh = [event];
+    const fresh: (string | Report)[] = [messageId, providerMessageId, rest];
     due.set(at, fresh);
     clock.setTimeout(async () => {
       due.delete(at);
       if (!sink) return;
-      for (let i = 0; i < fresh.length; i += 5000) await sink.ingest(fresh.slice(i, i + 5000));
+      for (let i = 0; i < fresh.length; i += 3 * 5000) {
+        const events: ProviderEvent[] = [];
+        for (let k = i; k < Math.min(fresh.length, i + 3 * 5000); k += 3)
+          events.push({
+            type: 'status',
+            channel,
+            messageId: fresh[k] as string,
+            providerMessageId: fresh[k + 1] as string,
+            ...(fresh[k + 2] as Report),
+          } as ProviderEvent);
+        await sink.ingest(events);
+      }
     }, at - clock.now());
   };
   return {
@@ -173,7 +203,7 @@ function createReporter(clock: Clock) {
   };
 }
 
-function recorder() {
+function recorder(keep: boolean) {
   const sends = new Map<string, number>();
   const log: { at: number; messageId: string; to: string; outcome: SendResult['outcome'] }[] = [];
   let calls = 0;
@@ -185,6 +215,7 @@ function recorder() {
     },
     note(at: number, messageId: string, to: string, outcome: SendResult['outcome']) {
       calls++;
+      if (!keep) return;
       log.push({ at, messageId, to, outcome });
       if (outcome !== 'presend' && outcome !== 'rejected') sends.set(messageId, (sends.get(messageId) ?? 0) + 1);
     },
@@ -264,68 +295,61 @@ export function simulatedSmsCarrier(options: SimulatedCarrierOptions<SmsOutcome>
   const { clock } = options;
   const latency = toMs(options.latency ?? '2s');
   const receipt = toMs(options.receiptDelay ?? '5s');
-  const choose = chooser(options, { kind: 'delivered' });
-  const reporter = createReporter(clock);
-  const rec = recorder();
+  const choose = chooser(options, { kind: 'delivered' }, options.record ?? true);
+  const reporter = createReporter(clock, 'sms');
+  const rec = recorder(options.record ?? true);
   let seq = 0;
-
-  const status = (messageId: string, providerMessageId: string, rest: Partial<ProviderEvent> & { status: string }) =>
-    ({ type: 'status', channel: 'sms', messageId, providerMessageId, ...rest }) as ProviderEvent;
 
   const play = (o: SmsOutcome, messageId: string, sid: string, to: string) => {
     switch (o.kind) {
       case 'delivered':
-        reporter.report(latency, status(messageId, sid, { status: 'sent' }));
-        reporter.report(latency + receipt, status(messageId, sid, { status: 'delivered' }));
+        reporter.report(latency, messageId, sid, SENT);
+        reporter.report(latency + receipt, messageId, sid, DELIVERED);
         break;
       case 'no_receipt':
-        reporter.report(latency, status(messageId, sid, { status: 'sent' }));
+        reporter.report(latency, messageId, sid, SENT);
         break;
       case 'undelivered':
-        reporter.report(latency, status(messageId, sid, { status: 'sent' }));
-        reporter.report(
-          latency + receipt,
-          status(messageId, sid, {
-            status: 'failed',
-            reason: reasonForTwilioCode(o.code),
-            code: o.code,
-            providerStatus: 'undelivered',
-          }),
-        );
+        reporter.report(latency, messageId, sid, SENT);
+        reporter.report(latency + receipt, messageId, sid, {
+          status: 'failed',
+          reason: reasonForTwilioCode(o.code),
+          code: o.code,
+          providerStatus: 'undelivered',
+        });
         break;
       case 'failed':
-        reporter.report(
-          latency,
-          status(messageId, sid, {
-            status: 'failed',
-            reason: reasonForTwilioCode(o.code),
-            code: o.code,
-            providerStatus: 'failed',
-          }),
-        );
+        reporter.report(latency, messageId, sid, {
+          status: 'failed',
+          reason: reasonForTwilioCode(o.code),
+          code: o.code,
+          providerStatus: 'failed',
+        });
         break;
       case 'stop_reply':
-        reporter.report(latency, status(messageId, sid, { status: 'sent' }));
-        reporter.report(latency + receipt, status(messageId, sid, { status: 'delivered' }));
-        reporter.report(latency + receipt * 2, status(messageId, sid, { status: 'opted_out', providerStatus: 'STOP' }));
+        reporter.report(latency, messageId, sid, SENT);
+        reporter.report(latency + receipt, messageId, sid, DELIVERED);
+        reporter.report(latency + receipt * 2, messageId, sid, { status: 'opted_out', providerStatus: 'STOP' });
         break;
       case 'late': {
         const after = toMs(o.after);
         if (o.then.kind === 'sent_then_delivered') {
-          reporter.report(after, status(messageId, sid, { status: 'sent' }));
-          reporter.report(after + receipt, status(messageId, sid, { status: 'delivered' }));
+          reporter.report(after, messageId, sid, SENT);
+          reporter.report(after + receipt, messageId, sid, DELIVERED);
         } else {
-          reporter.report(latency, status(messageId, sid, { status: 'sent' }));
+          reporter.report(latency, messageId, sid, SENT);
           reporter.report(
             after,
+            messageId,
+            sid,
             o.then.kind === 'delivered'
-              ? status(messageId, sid, { status: 'delivered' })
-              : status(messageId, sid, {
+              ? DELIVERED
+              : {
                   status: 'failed',
                   reason: reasonForTwilioCode(o.then.code),
                   code: o.then.code,
                   providerStatus: 'undelivered',
-                }),
+                },
           );
         }
         break;
@@ -378,72 +402,61 @@ export function simulatedEmailCarrier(
   const { clock } = options;
   const latency = toMs(options.latency ?? '2s');
   const receipt = toMs(options.receiptDelay ?? '5s');
-  const choose = chooser(options, { kind: 'delivered' });
-  const reporter = createReporter(clock);
-  const rec = recorder();
+  const choose = chooser(options, { kind: 'delivered' }, options.record ?? true);
+  const reporter = createReporter(clock, 'email');
+  const rec = recorder(options.record ?? true);
   let seq = 0;
 
-  const ev = (messageId: string, id: string, rest: Record<string, unknown> & { status: string }) =>
-    ({ type: 'status', channel: 'email', messageId, providerMessageId: id, ...rest }) as ProviderEvent;
-
   const play = (o: EmailOutcome, messageId: string, id: string) => {
-    reporter.report(latency, ev(messageId, id, { status: 'sending', providerStatus: 'processed' }));
+    reporter.report(latency, messageId, id, { status: 'sending', providerStatus: 'processed' });
     const t = latency + receipt;
     switch (o.kind) {
       case 'delivered':
-        reporter.report(t, ev(messageId, id, { status: 'delivered' }));
+        reporter.report(t, messageId, id, DELIVERED);
         break;
       case 'deferred': {
         const every = toMs(o.every ?? '1h');
         for (let i = 0; i < o.times; i++) {
-          reporter.report(
-            t + i * every,
-            ev(messageId, id, { status: 'deferred', attempt: i + 1, providerStatus: 'deferred' }),
-          );
+          reporter.report(t + i * every, messageId, id, {
+            status: 'deferred',
+            attempt: i + 1,
+            providerStatus: 'deferred',
+          });
         }
         const end = t + o.times * every;
-        if ((o.then ?? 'delivered') === 'delivered') reporter.report(end, ev(messageId, id, { status: 'delivered' }));
+        if ((o.then ?? 'delivered') === 'delivered') reporter.report(end, messageId, id, DELIVERED);
         else if (o.then === 'bounce') {
-          reporter.report(
-            end,
-            ev(messageId, id, {
-              status: 'failed',
-              reason: reasonForSendgridEvent({ event: 'bounce', type: 'bounce' }),
-              providerStatus: 'bounce',
-            }),
-          );
+          reporter.report(end, messageId, id, {
+            status: 'failed',
+            reason: reasonForSendgridEvent({ event: 'bounce', type: 'bounce' }),
+            providerStatus: 'bounce',
+          });
         }
         break;
       }
       case 'bounce':
-        reporter.report(
-          t,
-          ev(messageId, id, {
-            status: 'failed',
-            reason: reasonForSendgridEvent({ event: 'bounce', type: o.type ?? 'bounce' }),
-            providerStatus: 'bounce',
-            code: o.type ?? 'bounce',
-          }),
-        );
+        reporter.report(t, messageId, id, {
+          status: 'failed',
+          reason: reasonForSendgridEvent({ event: 'bounce', type: o.type ?? 'bounce' }),
+          providerStatus: 'bounce',
+          code: o.type ?? 'bounce',
+        });
         break;
       case 'dropped':
-        reporter.report(
-          latency,
-          ev(messageId, id, {
-            status: 'failed',
-            reason: reasonForSendgridEvent({ event: 'dropped', reason: o.reason }),
-            providerStatus: 'dropped',
-          }),
-        );
+        reporter.report(latency, messageId, id, {
+          status: 'failed',
+          reason: reasonForSendgridEvent({ event: 'dropped', reason: o.reason }),
+          providerStatus: 'dropped',
+        });
         break;
       case 'unsubscribe':
-        reporter.report(t, ev(messageId, id, { status: 'delivered' }));
-        reporter.report(t + receipt, ev(messageId, id, { status: 'opted_out', providerStatus: 'unsubscribe' }));
+        reporter.report(t, messageId, id, DELIVERED);
+        reporter.report(t + receipt, messageId, id, { status: 'opted_out', providerStatus: 'unsubscribe' });
         break;
       case 'engaged':
-        reporter.report(t, ev(messageId, id, { status: 'delivered' }));
-        reporter.report(t + receipt, ev(messageId, id, { status: 'engagement', engagement: 'open' }));
-        if (o.click) reporter.report(t + 2 * receipt, ev(messageId, id, { status: 'engagement', engagement: 'click' }));
+        reporter.report(t, messageId, id, DELIVERED);
+        reporter.report(t + receipt, messageId, id, { status: 'engagement', engagement: 'open' });
+        if (o.click) reporter.report(t + 2 * receipt, messageId, id, { status: 'engagement', engagement: 'click' });
         break;
       case 'unknown':
         if (o.then) play(o.then, messageId, id);

@@ -26,8 +26,20 @@ const STATES: [string, MessageStatus][] = [
   ['delivered', 'delivered'],
   ['failed', 'failed'],
 ];
-/** Ids from a small alphabet, so that inserts arrive out of id order and collide. */
-const idArb = (prefix: string) => fc.stringMatching(/^[0-9A-F]{1,3}$/).map((s) => `${prefix}_${s}`);
+/** The engine's id shape (packed by the compact layout) for `s`, or a near miss in lower case (kept as text). */
+const engineId = (prefix: string, s: string) => `${prefix}_0${s.padStart(25, '0')}`;
+/**
+ * Ids from a small alphabet, so that inserts arrive out of id order and collide: short ones, and ones
+ * of the engine's shape that the compact layout packs into numbers, mixed in one campaign.
+ */
+const idArb = (prefix: string) =>
+  fc.oneof(
+    fc.stringMatching(/^[0-9A-F]{1,3}$/).map((s) => `${prefix}_${s}`),
+    fc.stringMatching(/^[0-9A-F]{1,3}$/).map((s) => engineId(prefix, s)),
+    fc.stringMatching(/^[0-9a-f]{1,3}$/).map((s) => engineId(prefix, s)),
+  );
+/** A phone number: E.164 (packed by the compact layout) below 8, a national form (kept as text) from 8. */
+const phone = (n: number) => (n < 8 ? `+1555000${n}` : `0555000${n}`);
 
 const op = fc.oneof(
   fc.record({
@@ -52,7 +64,14 @@ const op = fc.oneof(
     kind: fc.constant('updateMessages' as const),
     ids: fc.uniqueArray(idArb('msg'), { minLength: 1, maxLength: 4 }),
     state: fc.integer({ min: 0, max: STATES.length - 1 }),
-    pid: fc.option(fc.stringMatching(/^SM[0-9]{1,2}$/), { nil: null }),
+    // Short ones, and Twilio's shape (SM + 32 hex digits), which the compact layout packs.
+    pid: fc.option(
+      fc.oneof(
+        fc.stringMatching(/^SM[0-9]{1,2}$/),
+        fc.stringMatching(/^[0-9a-f]{1,2}$/).map((s) => `SM${s.padStart(32, '0')}`),
+      ),
+      { nil: null },
+    ),
     reason: fc.option(fc.constantFrom('timed_out', 'invalid_number'), { nil: null }),
     code: fc.option(fc.constantFrom('30003', '21211'), { nil: null }),
     deferredAt: fc.option(fc.integer({ min: 0, max: 1000 }), { nil: null }),
@@ -98,8 +117,8 @@ async function apply(t: StorageTransaction, o: Op): Promise<unknown> {
       const rows: ContactRecord[] = o.ids.map((id, i) => ({
         id,
         campaignId: o.campaign,
-        address: `+1555000${o.address + i}`,
-        fields: { first_name: id },
+        address: phone(o.address + i),
+        fields: i % 2 ? { first_name: id, last_name: 'x' } : ({ first_name: id } as Record<string, string>),
         createdAt: 7,
       }));
       return t.insertContacts(rows);
@@ -115,7 +134,7 @@ async function apply(t: StorageTransaction, o: Op): Promise<unknown> {
             contactId: o.contact,
             scope: 's',
             channel: 'sms',
-            to: `+1555000${o.address}`,
+            to: phone(o.address),
             status: 'waiting',
             state: 'waiting',
             context: {
@@ -185,9 +204,11 @@ async function dump(s: Storage, messageIds: string[], pids: string[]) {
       out[`${c} contacts`] = await t.listContacts(c, { limit: 1000 });
       out[`${c} contacts after`] = await t.listContacts(c, { after: 'ctc_8', limit: 2 });
       out[`${c} count`] = await t.countContacts(c);
-      out[`${c} addresses`] = [...(await t.existingAddresses(c, ['+15550000', '+15550003', '+15550009']))];
+      out[`${c} addresses`] = [...(await t.existingAddresses(c, ['+15550000', '+15550003', '05550009', '+15550009']))];
+      out[`${c} contacts after engine id`] = await t.listContacts(c, { after: engineId('ctc', '8'), limit: 2 });
       out[`${c} messages`] = await t.listMessages(c, { limit: 1000 });
       out[`${c} sent after`] = await t.listMessages(c, { statuses: ['sent', 'queued'], after: 'msg_8', limit: 3 });
+      out[`${c} after engine id`] = await t.listMessages(c, { after: engineId('msg', 'A'), limit: 3 });
       for (const [state] of STATES) out[`${c} ${state}`] = (await t.claimMessages(c, state, 1000)).map((m) => m.id);
     }
     for (const id of messageIds) {
