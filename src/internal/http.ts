@@ -96,6 +96,36 @@ export function classifyFetchError(error: unknown, provider: string): CallFailur
   };
 }
 
+/** The calls waiting on each shared signal, behind the one listener {@link onAbort} adds to it. */
+const abortSubscribers = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Runs `fn` once when `signal` aborts; returns the unsubscribe. However many calls wait on one signal
+ * (a worker's, shared by every send in flight), the signal gets a single listener: a listener per call
+ * would make Node warn `MaxListenersExceededWarning` past 10 sends in flight.
+ */
+export function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let subscribers = abortSubscribers.get(signal);
+  if (!subscribers) {
+    const set = new Set<() => void>();
+    subscribers = set;
+    abortSubscribers.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        abortSubscribers.delete(signal);
+        for (const f of set) f();
+      },
+      { once: true },
+    );
+  }
+  const mine = subscribers;
+  mine.add(fn);
+  return () => {
+    mine.delete(fn);
+  };
+}
+
 /** What {@link callProvider} needs. */
 export interface CallOptions {
   readonly fetch: typeof fetch;
@@ -122,8 +152,7 @@ export async function callProvider(options: CallOptions): Promise<CallAnswer | C
     () => controller.abort(new DOMException(`no answer within ${options.timeoutMs} ms`, 'TimeoutError')),
     options.timeoutMs,
   );
-  const onAbort = () => controller.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const unsubscribe = signal ? onAbort(signal, () => controller.abort(signal.reason)) : undefined;
   try {
     let response: Response;
     try {
@@ -145,7 +174,7 @@ export async function callProvider(options: CallOptions): Promise<CallAnswer | C
     }
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
+    unsubscribe?.();
   }
 }
 
