@@ -382,7 +382,8 @@ async function campaign() {
   if (!partial && (status !== 'complete' || stats.delivered !== N))
     fail(`campaign ${status}, ${stats.delivered} of ${N} delivered: ${JSON.stringify(stats)}`);
   if (!partial && tw.creates !== N) fail(`the fake Twilio saw ${tw.creates} creates for ${N} messages`);
-  if (tw.callbacksRefused > 0 || tw.callbackErrors > 0)
+  // A partial run stops the workers with callbacks in flight: those end as socket errors, not refusals.
+  if (tw.callbacksRefused > 0 || (!partial && tw.callbackErrors > 0))
     fail(`${tw.callbacksRefused} callbacks refused, ${tw.callbackErrors} failed (first: ${tw.firstRefusal})`);
   if (!partial && callbacks !== 2 * N) fail(`the handlers answered ${callbacks} callbacks for ${2 * N}`);
   for (const r of reports)
